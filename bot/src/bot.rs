@@ -1,0 +1,358 @@
+//! Assembling and running the bot: store, pipeline tasks, adapters and HTTP server, with an orderly
+//! shutdown (HTTP drains first, then the inbox writer, then the workers).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::builtin::Builtin;
+use crate::chat::console::{ConsoleAdapter, ConsoleSink};
+use crate::chat::webhook::WebhookAdapter;
+use crate::chat::{ChatAdapter, Directory, Routing};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::ids::Platform;
+use crate::metrics::Metrics;
+use crate::pipeline::ingest::{self, Ingest};
+use crate::pipeline::router::{Router as EventRouter, RouterError};
+use crate::pipeline::{Shared, Shutdown, Wakers, delivery, dispatcher, timer_engine};
+use crate::plugin::Plugin;
+use crate::store::{self, StoreError, timers, to_ms};
+
+/// Everything the bot is made of.
+pub struct BotOptions {
+    /// The configuration.
+    pub config: Config,
+    /// The clock.
+    pub clock: SharedClock,
+    /// The plugins, in dispatch order.
+    pub plugins: Vec<Arc<dyn Plugin>>,
+    /// Adapters besides the console and the generic webhook, which come from config.
+    pub adapters: Vec<Arc<dyn ChatAdapter>>,
+    /// Where the console adapter writes.
+    pub console: ConsoleSink,
+    /// Serve HTTP on `http.listen`.
+    pub serve_http: bool,
+    /// Ingress routes (GitHub, Slack, Discord) merged into the server.
+    pub routes: axum::Router<AppState>,
+}
+
+/// The bot could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// Plugins declared conflicting things.
+    #[error("plugins: {0}")]
+    Router(#[from] RouterError),
+    /// A schedule could not be armed.
+    #[error("schedule `{owner}/{name}`: {source}")]
+    Schedule {
+        /// The plugin.
+        owner: String,
+        /// The schedule.
+        name: String,
+        /// Why.
+        source: timers::ScheduleError,
+    },
+    /// The HTTP address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An adapter could not be built.
+    #[error("chat adapter: {0}")]
+    Adapter(String),
+}
+
+/// A running bot.
+pub struct Bot {
+    pool: SqlitePool,
+    shared: Arc<Shared>,
+    router: Arc<EventRouter>,
+    wakers: Wakers,
+    ingest: Option<Ingest>,
+    ingest_task: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
+    stop_workers: watch::Sender<bool>,
+    shutdown: Shutdown,
+    http: Option<(SocketAddr, watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl Bot {
+    /// Opens the store, arms schedules, starts every task and (when asked) the HTTP server.
+    pub async fn start(options: BotOptions) -> Result<Self, BotError> {
+        let config = Arc::new(options.config);
+        let pool = store::open(&config.database.url, config.database.busy_timeout.std()).await?;
+        let directory = Arc::new(Directory::from_config(&config));
+        let shared = Arc::new(Shared {
+            clock: options.clock.clone(),
+            routing: Routing::from_config(&config),
+            directory: directory.clone(),
+            metrics: Arc::new(Metrics::new()),
+            config: config.clone(),
+        });
+
+        let (builtin, specs_slot) = Builtin::new();
+        let mut plugins: Vec<Arc<dyn Plugin>> = vec![Arc::new(builtin)];
+        plugins.extend(options.plugins);
+        let router = Arc::new(EventRouter::new(plugins)?);
+        let _ = specs_slot.set(router.command_specs().to_vec());
+        arm_schedules(&pool, &router, &shared).await?;
+
+        let wakers = Wakers::default();
+        let (stop_workers, shutdown) = Shutdown::new();
+        let (ingest, ingest_task) = ingest::spawn(
+            pool.clone(),
+            shared.clone(),
+            wakers.dispatcher.clone(),
+            config.pipeline.ingest_batch,
+        );
+
+        let mut adapters = options.adapters;
+        if config.console_enabled() {
+            adapters.push(Arc::new(ConsoleAdapter::new(options.console, directory.clone())));
+        }
+        if let Some(webhook) = &config.chat.webhook {
+            let adapter = WebhookAdapter::new(
+                webhook.url.clone(),
+                webhook.token.clone(),
+                config.outbox.request_timeout.std(),
+                directory.clone(),
+            )
+            .map_err(|err| BotError::Adapter(err.to_string()))?;
+            adapters.push(Arc::new(adapter));
+        }
+
+        let mut workers = vec![
+            tokio::spawn(dispatcher::run(
+                pool.clone(),
+                shared.clone(),
+                router.clone(),
+                wakers.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(timer_engine::run(
+                pool.clone(),
+                shared.clone(),
+                wakers.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(housekeeping(pool.clone(), shared.clone(), shutdown.clone())),
+        ];
+        for adapter in adapters {
+            workers.push(tokio::spawn(delivery::run(
+                pool.clone(),
+                shared.clone(),
+                adapter,
+                wakers.delivery.clone(),
+                shutdown.clone(),
+            )));
+        }
+
+        let mut bot = Self {
+            pool,
+            shared,
+            router,
+            wakers,
+            ingest: Some(ingest),
+            ingest_task: Some(ingest_task),
+            workers,
+            stop_workers,
+            shutdown,
+            http: None,
+        };
+        if options.serve_http {
+            bot.serve(options.routes).await?;
+        }
+        Ok(bot)
+    }
+
+    async fn serve(&mut self, routes: axum::Router<AppState>) -> Result<(), BotError> {
+        let Some(ingest) = self.ingest.clone() else {
+            return Ok(());
+        };
+        let addr = self.shared.config.http.listen.clone();
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| BotError::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| BotError::Listen { addr, source })?;
+        let app = http::app(
+            AppState {
+                pool: self.pool.clone(),
+                shared: self.shared.clone(),
+                ingest,
+                router: self.router.clone(),
+            },
+            routes,
+        );
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(cause = ?err, "http server failed");
+            }
+        });
+        tracing::info!(addr = %local, "listening");
+        self.http = Some((local, stop, task));
+        Ok(())
+    }
+
+    /// The address the HTTP server listens on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|(addr, _, _)| *addr)
+    }
+
+    /// The inbox writer handle (none after shutdown began).
+    pub fn ingest(&self) -> Option<Ingest> {
+        self.ingest.clone()
+    }
+
+    /// The database.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Clock, config, routing, metrics.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// A signal that fires when the bot begins shutting down its workers.
+    pub fn shutdown_signal(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Wakes the timer engine (after timers were written outside a plugin, as the benchmarks do).
+    pub fn wake_timers(&self) {
+        self.wakers.timers.wake();
+    }
+
+    /// Waits until nothing is due: no event to dispatch, no timer to fire, no message to deliver
+    /// (things waiting for a retry time or a future due time don't count). For tests and the demo.
+    pub async fn settle(&self, limit: Duration) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let now = to_ms(self.shared.clock.now());
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM inbox WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= ?1))
+                      + (SELECT COUNT(*) FROM timers WHERE due_at <= ?1)
+                      + (SELECT COUNT(*) FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
+                           AND o.platform IN (SELECT value FROM json_each(?2))
+                           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.order_key = o.order_key AND e.id < o.id))",
+            )
+            .bind(now)
+            .bind(self.platforms_json())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|err| err.to_string())?;
+            if busy == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("still busy after {limit:?}: {busy} items due"));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    fn platforms_json(&self) -> String {
+        let platforms: Vec<&str> = self
+            .shared
+            .routing
+            .platforms()
+            .into_iter()
+            .map(Platform::as_str)
+            .collect();
+        serde_json::Value::from(platforms).to_string()
+    }
+
+    /// Stops the bot: the HTTP server stops accepting and finishes in-flight requests, the inbox
+    /// writer stores what it was given, then the workers stop (each within `grace`).
+    pub async fn shutdown(mut self, grace: Duration) {
+        if let Some((_, stop, task)) = self.http.take() {
+            let _ = stop.send(true);
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("http server did not drain in time");
+            }
+        }
+        self.ingest = None;
+        if let Some(task) = self.ingest_task.take()
+            && tokio::time::timeout(grace, task).await.is_err()
+        {
+            tracing::warn!("inbox writer did not drain in time");
+        }
+        let _ = self.stop_workers.send(true);
+        for task in self.workers.drain(..) {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("a worker did not stop in time");
+            }
+        }
+        self.pool.close().await;
+    }
+}
+
+async fn arm_schedules(pool: &SqlitePool, router: &EventRouter, shared: &Shared) -> Result<(), BotError> {
+    let now = shared.clock.now();
+    let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+    for plugin in router.plugins() {
+        let schedules = plugin.schedules();
+        for schedule in &schedules {
+            timers::ensure_schedule(&mut conn, plugin.name(), schedule, now)
+                .await
+                .map_err(|source| BotError::Schedule {
+                    owner: plugin.name().to_owned(),
+                    name: schedule.name.clone(),
+                    source,
+                })?;
+        }
+        let names: Vec<String> = schedules.into_iter().map(|s| s.name).collect();
+        timers::retire_schedules(&mut conn, plugin.name(), &names)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    Ok(())
+}
+
+/// Deletes handled events and delivered messages older than `pipeline.retain`, hourly.
+async fn housekeeping(pool: SqlitePool, shared: Arc<Shared>, mut shutdown: Shutdown) {
+    loop {
+        let before = shared.clock.now() - shared.config.pipeline.retain.chrono();
+        let result = async {
+            let mut conn = pool.acquire().await?;
+            let events = store::inbox::prune(&mut conn, before).await?;
+            let messages = store::outbox::prune(&mut conn, before).await?;
+            Ok::<_, sqlx::Error>((events, messages))
+        }
+        .await;
+        match result {
+            Ok((events, messages)) if events + messages > 0 => {
+                tracing::info!(events, messages, "pruned old events and messages");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(cause = ?err, "pruning failed"),
+        }
+        let clock = shared.clock.clone();
+        let next = clock.now() + chrono::Duration::hours(1);
+        tokio::select! {
+            _ = clock.sleep_until(next) => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The core's own plugin: `/sentinel help` lists every plugin's commands, `/sentinel status` reports
+//! the bot's health, and a command no plugin owns gets a reply saying so.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use clap::{CommandFactory, Parser};
+
+use crate::cx::Cx;
+use crate::event::{Command, Event};
+use crate::message::Message;
+use crate::plugin::{CommandSpec, Plugin, PluginError, parse_args};
+use crate::store::{inbox, outbox, timers};
+
+/// Sentinel itself.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sentinel",
+    no_binary_name = false,
+    disable_help_subcommand = true,
+    disable_help_flag = true
+)]
+enum SentinelCommand {
+    /// List every command with its help.
+    Help,
+    /// Show the bot's health: backlogs, dead events, the next timer.
+    Status,
+}
+
+/// The built-in plugin.
+pub struct Builtin {
+    specs: Arc<OnceLock<Vec<CommandSpec>>>,
+}
+
+impl Builtin {
+    /// The plugin, and the slot the bot fills with every plugin's command specs once all are registered.
+    pub fn new() -> (Self, Arc<OnceLock<Vec<CommandSpec>>>) {
+        let specs = Arc::new(OnceLock::new());
+        (Self { specs: specs.clone() }, specs)
+    }
+
+    /// The spec of `/sentinel`.
+    pub fn spec() -> CommandSpec {
+        CommandSpec::from_clap(crate::pipeline::router::BUILTIN, &SentinelCommand::command())
+    }
+
+    fn help(&self) -> String {
+        let mut out = String::from("Commands:\n");
+        for spec in self.specs.get().map(Vec::as_slice).unwrap_or_default() {
+            out.push_str(&spec.help_text());
+        }
+        out
+    }
+
+    async fn status(&self, cx: &mut Cx<'_>) -> Result<String, PluginError> {
+        let now = cx.now();
+        let inbox = inbox::counts(cx.db()).await?;
+        let outbox = outbox::counts(cx.db()).await?;
+        let pending_timers = timers::count(cx.db()).await?;
+        let next = timers::earliest(cx.db()).await?;
+        let next = match next {
+            Some(at) => format!("{} (in {})", at.format("%Y-%m-%d %H:%M:%S UTC"), describe(at - now)),
+            None => "none".to_owned(),
+        };
+        // This very command is still pending while it runs; don't count it.
+        let backlog = (inbox.pending - 1).max(0);
+        let verdict = if inbox.dead > 0 || outbox.failed > 0 {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        Ok(format!(
+            "Sentinel is {verdict}.\n  Inbox backlog: {backlog}\n  Dead events: {}\n  Outbox backlog: {}\n  Failed messages: {}\n  Pending timers: {pending_timers}\n  Next timer: {next}",
+            inbox.dead, outbox.pending, outbox.failed
+        ))
+    }
+
+    async fn command(&self, cx: &mut Cx<'_>, command: &Command) -> Result<(), PluginError> {
+        if command.name != crate::pipeline::router::BUILTIN {
+            let text = format!(
+                "Unknown command `/{}`. Type `/sentinel help` for the list.",
+                command.name
+            );
+            return cx.reply_private(&command.origin, Message::reply(text)).await;
+        }
+        let text = match parse_args::<SentinelCommand>(&command.name, &command.args) {
+            Ok(SentinelCommand::Help) => self.help(),
+            Ok(SentinelCommand::Status) => self.status(cx).await?,
+            Err(usage) => format!("{usage}\n\n{}", Self::spec().help_text()),
+        };
+        cx.reply_private(&command.origin, Message::reply(text)).await
+    }
+}
+
+/// A signed duration in words: `3h 5m`, `overdue by 2m`.
+pub fn describe(span: chrono::Duration) -> String {
+    let secs = span.num_seconds();
+    let abs = secs.unsigned_abs();
+    let text = humantime::format_duration(std::time::Duration::from_secs(if abs >= 60 {
+        abs - abs % 60
+    } else {
+        abs
+    }))
+    .to_string();
+    if secs < 0 { format!("overdue by {text}") } else { text }
+}
+
+#[async_trait]
+impl Plugin for Builtin {
+    fn name(&self) -> &'static str {
+        crate::pipeline::router::BUILTIN
+    }
+
+    fn commands(&self) -> Vec<CommandSpec> {
+        vec![Self::spec()]
+    }
+
+    async fn handle(&self, cx: &mut Cx<'_>, event: &Event) -> Result<(), PluginError> {
+        match event {
+            Event::Command(command) => self.command(cx, command).await,
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The chat seam: how messages leave (adapters) and who is who (directory, routing).
+//!
+//! An adapter delivers one outbox row at a time and says whether a failure is worth retrying. The
+//! outbox worker owns retries, ordering and message ids; adapters own rendering and the platform's
+//! API. Slack and Discord adapters plug in here without the core changing.
+
+pub mod console;
+pub mod directory;
+pub mod routing;
+pub mod webhook;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::Platform;
+use crate::message::Message;
+
+pub use directory::Directory;
+pub use routing::Routing;
+
+/// Delivers messages to one platform.
+#[async_trait]
+pub trait ChatAdapter: Send + Sync {
+    /// The platform it serves.
+    fn platform(&self) -> Platform;
+
+    /// Delivers one message. Must be safe to call again with the same idempotency key after an
+    /// error (the worker retries).
+    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError>;
+}
+
+/// One message to deliver.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    /// Unique per outbox row; platforms that support one get it as their idempotency key or nonce.
+    pub idempotency_key: &'a str,
+    /// The platform's channel id.
+    pub channel: &'a str,
+    /// New post, edit, thread reply or ephemeral reply.
+    pub target: Target<'a>,
+    /// The message.
+    pub message: &'a Message,
+}
+
+/// Where a message goes within its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A new top-level message.
+    New,
+    /// Replace the content of an earlier message.
+    Update {
+        /// The platform's id of that message.
+        message_id: &'a str,
+    },
+    /// A reply in the thread of an earlier message.
+    Reply {
+        /// The platform's id of the parent.
+        parent_id: &'a str,
+    },
+    /// A reply only `user` sees.
+    Ephemeral {
+        /// The platform user id.
+        user: &'a str,
+        /// The interaction's reply address, when the platform gave one.
+        response_url: Option<&'a str>,
+    },
+}
+
+/// A successful delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The platform's id of the message, for later edits and thread replies.
+    pub message_id: String,
+}
+
+/// A failed delivery.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth another try: a 5xx, a timeout, a 429 (with the platform's `Retry-After`).
+    #[error("{reason}")]
+    Retry {
+        /// How long the platform asked us to wait.
+        after: Option<Duration>,
+        /// What happened (no secrets).
+        reason: String,
+    },
+    /// Will never work as it is: a bad channel, revoked credentials, a malformed message.
+    #[error("{0}")]
+    Permanent(String),
+}

@@ -1,0 +1,115 @@
+//! The generic webhook adapter: POSTs each message as JSON to one URL, for chat systems and bridges
+//! Sentinel has no adapter of its own for.
+//!
+//! Request: `POST <url>` with `Idempotency-Key: <key>` and a JSON body
+//! `{"idempotency_key", "channel", "target": {"type": "new" | "update" | "reply" | "ephemeral", ...},
+//! "text", "message"}` where `text` is the plain-text rendering and `message` the structured one.
+//! Response: any 2xx; a JSON body with an `"id"` string names the message for later edits (else the
+//! idempotency key does). 429 and 5xx are retried (honouring `Retry-After`); other 4xx are not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use crate::config::Secret;
+use crate::ids::Platform;
+
+/// Delivers messages to one HTTP endpoint.
+pub struct WebhookAdapter {
+    client: reqwest::Client,
+    url: String,
+    token: Option<Secret>,
+    directory: Arc<Directory>,
+}
+
+impl WebhookAdapter {
+    /// An adapter posting to `url`, with requests timing out after `timeout`.
+    pub fn new(
+        url: String,
+        token: Option<Secret>,
+        timeout: Duration,
+        directory: Arc<Directory>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("sentinel/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            client,
+            url,
+            token,
+            directory,
+        })
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for WebhookAdapter {
+    fn platform(&self) -> Platform {
+        Platform::Webhook
+    }
+
+    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
+        let target = match delivery.target {
+            Target::New => json!({"type": "new"}),
+            Target::Update { message_id } => json!({"type": "update", "message_id": message_id}),
+            Target::Reply { parent_id } => json!({"type": "reply", "parent_id": parent_id}),
+            Target::Ephemeral { user, .. } => json!({"type": "ephemeral", "user": user}),
+        };
+        let body = json!({
+            "idempotency_key": delivery.idempotency_key,
+            "channel": delivery.channel,
+            "target": target,
+            "text": delivery.message.to_plain_text(|m| self.directory.render_mention(Platform::Webhook, m)),
+            "message": delivery.message,
+        });
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header("Idempotency-Key", delivery.idempotency_key)
+            .json(&body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = request.send().await.map_err(|err| DeliveryError::Retry {
+            after: None,
+            // reqwest's error text names the URL but never the bearer token.
+            reason: format!("request failed: {err}"),
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            let id = response
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned));
+            return Ok(Delivered {
+                message_id: id.unwrap_or_else(|| delivery.idempotency_key.to_owned()),
+            });
+        }
+        let after = retry_after(response.headers());
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT
+        {
+            Err(DeliveryError::Retry {
+                after,
+                reason: format!("endpoint answered {status}"),
+            })
+        } else {
+            Err(DeliveryError::Permanent(format!("endpoint answered {status}")))
+        }
+    }
+}
+
+/// Reads `Retry-After` as seconds (the form Slack, Discord and most APIs send).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| secs.is_finite() && *secs >= 0.0)
+        .map(Duration::from_secs_f64)
+}

@@ -1,0 +1,12 @@
+//! Configuration: TOML file plus environment overrides, typed, checked, with secrets that never print.
+
+pub mod check;
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod secret;
+
+pub use duration::HumanDuration;
+pub use load::{ConfigError, Loaded, deserialize_named, load};
+pub use model::*;
+pub use secret::Secret;

@@ -1,0 +1,328 @@
+//! The configuration as typed values. The doc comment on each field is its user documentation
+//! (mirrored in `config/sentinel.example.toml`). Every field has a default that runs with no tokens.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::HumanDuration;
+use super::secret::Secret;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where state lives.
+    pub database: DatabaseConfig,
+    /// The HTTP server (webhooks, interactions, health, metrics).
+    pub http: HttpConfig,
+    /// The event pipeline: retries and retention.
+    pub pipeline: PipelineConfig,
+    /// Outbound message delivery.
+    pub outbox: OutboxConfig,
+    /// Which chat adapters run besides Slack and Discord.
+    pub chat: ChatConfig,
+    /// Cron schedule defaults.
+    pub schedule: ScheduleConfig,
+    /// GitHub: webhook verification and API access.
+    pub github: GitHubConfig,
+    /// Slack: enabled when `bot_token` is set.
+    pub slack: SlackConfig,
+    /// Discord: enabled when `bot_token` is set.
+    pub discord: DiscordConfig,
+    /// Logical channels: `security-incidents = { slack = "C0123", discord = "1234567890" }`.
+    pub channels: BTreeMap<String, ChannelConfig>,
+    /// People: `[people.alice] slack = "U0123", discord = "1234", github = "alice"`.
+    pub people: BTreeMap<String, PersonConfig>,
+    /// Groups of people: `[groups.team-lead] slack = "S0123", discord = "5678", members = ["alice"]`.
+    pub groups: BTreeMap<String, GroupConfig>,
+    /// Each plugin's own section, `[plugins.<name>]`, read by the plugin itself.
+    pub plugins: BTreeMap<String, toml::Value>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// SQLite URL or path; the file is created when missing. Env: `SENTINEL_DATABASE_URL`.
+    pub url: String,
+    /// How long a statement waits for a lock held by another writer.
+    pub busy_timeout: HumanDuration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://sentinel.db".into(),
+            busy_timeout: HumanDuration::secs(10),
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on. Env: `SENTINEL_LISTEN`.
+    pub listen: String,
+    /// Largest request body accepted, in bytes (GitHub sends at most 25 MB; security events are far smaller).
+    pub max_body_bytes: usize,
+    /// How long shutdown waits for in-flight requests and workers.
+    pub shutdown_grace: HumanDuration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            shutdown_grace: HumanDuration::secs(10),
+        }
+    }
+}
+
+/// `[pipeline]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Attempts a plugin gets at one event before the event is parked as dead for that plugin.
+    pub max_attempts: u32,
+    /// First retry delay after a plugin error; doubles each attempt.
+    pub retry_base: HumanDuration,
+    /// Longest retry delay.
+    pub retry_max: HumanDuration,
+    /// Most inbox rows written in one synced transaction (group commit).
+    pub ingest_batch: usize,
+    /// Most events the dispatcher handles in one synced transaction.
+    pub dispatch_batch: usize,
+    /// How long handled events (and delivered messages) are kept; a replay older than this is no
+    /// longer recognised as a duplicate.
+    pub retain: HumanDuration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            retry_base: HumanDuration::secs(2),
+            retry_max: HumanDuration::minutes(10),
+            ingest_batch: 512,
+            dispatch_batch: 128,
+            retain: HumanDuration::days(90),
+        }
+    }
+}
+
+/// `[outbox]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Delivery attempts before a message is marked failed (it stays listed by `sentinel dead list`).
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt unless the platform says `Retry-After`.
+    pub retry_base: HumanDuration,
+    /// Longest retry delay.
+    pub retry_max: HumanDuration,
+    /// How long one delivery request may take.
+    pub request_timeout: HumanDuration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 25,
+            retry_base: HumanDuration::secs(1),
+            retry_max: HumanDuration::minutes(5),
+            request_timeout: HumanDuration::secs(15),
+        }
+    }
+}
+
+/// When the console adapter runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsoleMode {
+    /// When no other chat platform is configured.
+    #[default]
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
+
+/// `[chat]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// The console adapter prints messages and reads slash commands from stdin: `auto`, `on`, `off`.
+    pub console: ConsoleMode,
+    /// A generic HTTP endpoint that receives every message as JSON (Mattermost, Teams bridges, your own).
+    pub webhook: Option<WebhookChatConfig>,
+}
+
+/// `[chat.webhook]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookChatConfig {
+    /// Where each message is POSTed.
+    pub url: String,
+    /// Sent as `Authorization: Bearer …` when set.
+    #[serde(default)]
+    pub token: Option<Secret>,
+}
+
+/// `[schedule]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// The IANA time zone cron schedules are read in unless a schedule names its own.
+    pub time_zone: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+        }
+    }
+}
+
+/// `[github]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// The webhook secret (`X-Hub-Signature-256`). When unset, `sentinel run` generates one and keeps
+    /// it beside the database. Env: `SENTINEL_GITHUB_WEBHOOK_SECRET`.
+    pub webhook_secret: Option<Secret>,
+    /// Older secrets still accepted while a rotation is under way.
+    pub previous_webhook_secrets: Vec<Secret>,
+    /// Repositories whose webhooks are accepted: `org/repo` or `org/*`. Empty accepts all.
+    pub allowed_repositories: Vec<String>,
+    /// API token for automatic checks and tracking issues. Env: `SENTINEL_GITHUB_TOKEN`.
+    pub token: Option<Secret>,
+    /// API base URL (GitHub Enterprise: `https://ghe.example.com/api/v3`). Env: `SENTINEL_GITHUB_API_URL`.
+    pub api_url: String,
+}
+
+impl Default for GitHubConfig {
+    fn default() -> Self {
+        Self {
+            webhook_secret: None,
+            previous_webhook_secrets: Vec::new(),
+            allowed_repositories: Vec::new(),
+            token: None,
+            api_url: "https://api.github.com".into(),
+        }
+    }
+}
+
+/// `[slack]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackConfig {
+    /// Bot token (`xoxb-…`). Env: `SENTINEL_SLACK_BOT_TOKEN`.
+    pub bot_token: Option<Secret>,
+    /// Signing secret for slash commands and interactions. Env: `SENTINEL_SLACK_SIGNING_SECRET`.
+    pub signing_secret: Option<Secret>,
+    /// Web API base URL (GovSlack: `https://slack-gov.com/api`). Env: `SENTINEL_SLACK_API_URL`.
+    pub api_url: String,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        Self {
+            bot_token: None,
+            signing_secret: None,
+            api_url: "https://slack.com/api".into(),
+        }
+    }
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Bot token. Env: `SENTINEL_DISCORD_BOT_TOKEN`.
+    pub bot_token: Option<Secret>,
+    /// Application id. Env: `SENTINEL_DISCORD_APPLICATION_ID`.
+    pub application_id: Option<String>,
+    /// The application's Ed25519 public key, hex. Env: `SENTINEL_DISCORD_PUBLIC_KEY`.
+    pub public_key: Option<String>,
+    /// API base URL. Env: `SENTINEL_DISCORD_API_URL`.
+    pub api_url: String,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            bot_token: None,
+            application_id: None,
+            public_key: None,
+            api_url: "https://discord.com".into(),
+        }
+    }
+}
+
+/// One logical channel's id on each platform.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChannelConfig {
+    /// Slack channel id (`C0123…`).
+    pub slack: Option<String>,
+    /// Discord channel id.
+    pub discord: Option<String>,
+}
+
+/// One person's identities.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersonConfig {
+    /// Slack user id (`U0123…`).
+    pub slack: Option<String>,
+    /// Discord user id.
+    pub discord: Option<String>,
+    /// GitHub login.
+    pub github: Option<String>,
+}
+
+/// A group: a Slack user group and/or a Discord role, and/or a list of people.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupConfig {
+    /// Slack user group id (`S0123…`).
+    pub slack: Option<String>,
+    /// Discord role id.
+    pub discord: Option<String>,
+    /// Members by `[people]` key.
+    pub members: Vec<String>,
+}
+
+impl Config {
+    /// True when Slack is configured.
+    pub fn slack_enabled(&self) -> bool {
+        self.slack.bot_token.as_ref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// True when Discord is configured.
+    pub fn discord_enabled(&self) -> bool {
+        self.discord.bot_token.as_ref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// True when the console adapter should run.
+    pub fn console_enabled(&self) -> bool {
+        match self.chat.console {
+            ConsoleMode::On => true,
+            ConsoleMode::Off => false,
+            ConsoleMode::Auto => !self.slack_enabled() && !self.discord_enabled() && self.chat.webhook.is_none(),
+        }
+    }
+
+    /// A plugin's section as TOML (an empty table when absent).
+    pub fn plugin_section(&self, name: &str) -> toml::Value {
+        self.plugins
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| toml::Value::Table(toml::Table::new()))
+    }
+}

@@ -1,0 +1,182 @@
+//! [`Cx`]: everything a plugin may do while it handles one event, all inside the event's transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::SqliteConnection;
+
+use crate::chat::Directory;
+use crate::event::{NewEvent, Origin};
+use crate::ids::{DedupKey, EventId, Platform};
+use crate::message::Message;
+use crate::pipeline::Shared;
+use crate::plugin::PluginError;
+use crate::store::{inbox, outbox, timers};
+
+/// What a handler changed besides its own tables, so the dispatcher knows whom to wake after commit.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Effects {
+    pub(crate) timers: bool,
+    pub(crate) messages: bool,
+    pub(crate) events: bool,
+}
+
+/// A plugin's handle on the world while it handles one event. Nothing it does is visible outside
+/// until the dispatcher commits; if the handler fails, none of it happened.
+pub struct Cx<'a> {
+    conn: &'a mut SqliteConnection,
+    shared: &'a Shared,
+    plugin: &'static str,
+    event: EventId,
+    seq: u32,
+    effects: &'a mut Effects,
+}
+
+impl<'a> Cx<'a> {
+    pub(crate) fn new(
+        conn: &'a mut SqliteConnection,
+        shared: &'a Shared,
+        plugin: &'static str,
+        event: EventId,
+        effects: &'a mut Effects,
+    ) -> Self {
+        Self {
+            conn,
+            shared,
+            plugin,
+            event,
+            seq: 0,
+            effects,
+        }
+    }
+
+    /// The transaction, for the plugin's own tables.
+    pub fn db(&mut self) -> &mut SqliteConnection {
+        self.conn
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// The inbox id of the event being handled.
+    pub fn event_id(&self) -> EventId {
+        self.event
+    }
+
+    /// People and groups.
+    pub fn directory(&self) -> &Directory {
+        &self.shared.directory
+    }
+
+    fn next_key(&mut self) -> String {
+        self.seq += 1;
+        format!("{}:{}:{}", self.event, self.plugin, self.seq)
+    }
+
+    /// Sends `message` to its logical channel on every platform that channel reaches. A keyed
+    /// message updates the earlier one with the same key in place; a threaded one replies under it.
+    pub async fn send(&mut self, message: Message) -> Result<(), PluginError> {
+        let key = self.next_key();
+        let now = self.now();
+        let destinations = self.shared.routing.destinations(&message.channel);
+        if destinations.is_empty() {
+            tracing::warn!(channel = %message.channel, plugin = self.plugin, "message for a channel no platform reaches");
+            self.shared.metrics.unrouted_messages.inc();
+        }
+        for (platform, channel) in destinations {
+            let row = outbox::NewOutbound {
+                idempotency_key: format!("{key}:{platform}:{channel}"),
+                platform,
+                channel: &channel,
+                op: outbox::Op::Post,
+                recipient: None,
+                response_url: None,
+                message: &message,
+            };
+            outbox::enqueue(self.conn, &row, now).await?;
+            self.effects.messages = true;
+        }
+        Ok(())
+    }
+
+    /// Replies in the channel a command or click came from, visible to everyone there.
+    pub async fn reply(&mut self, origin: &Origin, message: Message) -> Result<(), PluginError> {
+        self.reply_with(origin, message, outbox::Op::Post).await
+    }
+
+    /// Replies to the person who typed a command or clicked, visible to them only.
+    pub async fn reply_private(&mut self, origin: &Origin, message: Message) -> Result<(), PluginError> {
+        self.reply_with(origin, message, outbox::Op::Ephemeral).await
+    }
+
+    async fn reply_with(&mut self, origin: &Origin, mut message: Message, op: outbox::Op) -> Result<(), PluginError> {
+        let key = self.next_key();
+        let now = self.now();
+        message.channel = origin.channel.as_str().into();
+        let row = outbox::NewOutbound {
+            idempotency_key: format!("{key}:{}:{}", origin.actor.platform, origin.channel),
+            platform: origin.actor.platform,
+            channel: &origin.channel,
+            op,
+            recipient: Some(&origin.actor.id),
+            response_url: origin.response_url.as_deref(),
+            message: &message,
+        };
+        outbox::enqueue(self.conn, &row, now).await?;
+        self.effects.messages = true;
+        Ok(())
+    }
+
+    /// Sets (or replaces) this plugin's timer `key` to fire at `at` with `payload`.
+    pub async fn set_timer(&mut self, key: &str, at: DateTime<Utc>, payload: Value) -> Result<(), PluginError> {
+        let now = self.now();
+        timers::set(self.conn, self.plugin, key, at, &payload, now).await?;
+        self.effects.timers = true;
+        Ok(())
+    }
+
+    /// Cancels this plugin's timer `key`. Returns whether it was pending.
+    pub async fn cancel_timer(&mut self, key: &str) -> Result<bool, PluginError> {
+        Ok(timers::cancel(self.conn, self.plugin, key).await?)
+    }
+
+    /// Cancels every timer of this plugin whose key starts with `prefix`. Returns how many.
+    pub async fn cancel_timers(&mut self, prefix: &str) -> Result<u64, PluginError> {
+        Ok(timers::cancel_prefix(self.conn, self.plugin, prefix).await?)
+    }
+
+    /// This plugin's pending timers whose keys start with `prefix`, soonest first.
+    pub async fn timers(&mut self, prefix: &str) -> Result<Vec<timers::PendingTimer>, PluginError> {
+        Ok(timers::list(self.conn, self.plugin, prefix).await?)
+    }
+
+    /// Announces a domain event (`incident.opened`, …) for other plugins; it is handled after this
+    /// transaction commits, and only if it does.
+    pub async fn emit(&mut self, kind: &str, payload: Value) -> Result<(), PluginError> {
+        let key = self.next_key();
+        let now = self.now();
+        let event = crate::event::DomainEvent {
+            kind: kind.to_owned(),
+            payload,
+        };
+        let new = NewEvent {
+            dedup_key: DedupKey(format!("domain:{key}")),
+            kind: "domain",
+            name: kind.to_owned(),
+            owner: None,
+            payload: serde_json::to_string(&event)?,
+        };
+        inbox::insert(self.conn, &new, now).await?;
+        self.effects.events = true;
+        Ok(())
+    }
+
+    /// Records a security-relevant refusal (an unauthorised command, …) in the security log.
+    pub async fn security_log(&mut self, kind: &str, source: Platform, detail: &str) -> Result<(), PluginError> {
+        let now = self.now();
+        crate::store::security_log::record(self.conn, now, kind, source.as_str(), detail).await?;
+        self.shared.metrics.security_violation(kind);
+        Ok(())
+    }
+}

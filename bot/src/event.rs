@@ -1,0 +1,239 @@
+//! What plugins react to. Every input becomes one [`Event`], stored in the inbox before it is
+//! acknowledged and handed to plugins by the dispatcher.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ids::{DedupKey, EventId, Platform, TimerKey};
+
+/// One input, as a plugin sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A verified GitHub webhook delivery.
+    GitHub(GitHubDelivery),
+    /// A slash command typed on any platform.
+    Command(Command),
+    /// A button clicked on any platform.
+    Action(Action),
+    /// One of the plugin's own timers came due.
+    Timer(TimerFired),
+    /// One of the plugin's cron schedules came due.
+    Schedule(ScheduleTick),
+    /// Something another plugin announced (alert raised, incident opened, …).
+    Domain(DomainEvent),
+}
+
+impl Event {
+    /// The inbox `kind` column for this event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::GitHub(_) => "github",
+            Event::Command(_) => "command",
+            Event::Action(_) => "action",
+            Event::Timer(_) => "timer",
+            Event::Schedule(_) => "schedule",
+            Event::Domain(_) => "domain",
+        }
+    }
+}
+
+/// A GitHub webhook delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GitHubDelivery {
+    /// The `X-GitHub-Event` header: `dependabot_alert`, `workflow_run`, …
+    pub event: String,
+    /// The `X-GitHub-Delivery` header.
+    pub delivery: String,
+    /// The parsed body.
+    pub payload: Value,
+}
+
+impl GitHubDelivery {
+    /// The body's `action` field, when there is one.
+    pub fn action(&self) -> Option<&str> {
+        self.payload.get("action").and_then(Value::as_str)
+    }
+}
+
+/// Who did something, as their platform identified them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Where they are.
+    pub platform: Platform,
+    /// Their platform user id.
+    pub id: String,
+    /// Their display name (or the id when none was given).
+    pub name: String,
+    /// Platform groups or roles they belong to, as ids, when the platform says so (Discord roles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+/// Where a command or click came from, so a reply goes back there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The person.
+    pub actor: Actor,
+    /// The platform's channel id the command was typed in.
+    pub channel: String,
+    /// The platform's per-interaction reply address (Slack `response_url`, Discord webhook token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_url: Option<String>,
+}
+
+/// A slash command: `/incident ack 42` is name `incident`, args `ack 42`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// The command without its slash.
+    pub name: String,
+    /// Everything after the command name, trimmed.
+    pub args: String,
+    /// Who typed it, where.
+    pub origin: Origin,
+}
+
+/// A button click.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// The button's action id, `<prefix>.<verb>`.
+    pub id: String,
+    /// The button's value.
+    pub value: String,
+    /// Who clicked, where.
+    pub origin: Origin,
+}
+
+/// A timer that came due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimerFired {
+    /// The key it was set with.
+    pub key: TimerKey,
+    /// When it was due (it fires at or shortly after this).
+    pub due_at: DateTime<Utc>,
+    /// The payload it was set with.
+    pub payload: Value,
+}
+
+/// A cron schedule occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleTick {
+    /// The schedule's name.
+    pub name: String,
+    /// The occurrence this tick stands for.
+    pub due_at: DateTime<Utc>,
+    /// True when the occurrence was missed while Sentinel was down and is run late, once.
+    #[serde(default)]
+    pub late: bool,
+}
+
+/// A domain event: a fact one plugin announces for others, e.g. `incident.opened`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    /// Dotted name, `<noun>.<past-tense verb>`.
+    pub kind: String,
+    /// The facts, as JSON.
+    pub payload: Value,
+}
+
+/// An event on its way into the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Deduplication key: a second event with the same key is recognised and dropped.
+    pub dedup_key: DedupKey,
+    /// `github`, `command`, … (see [`Event::kind`]).
+    pub kind: &'static str,
+    /// The routing name: GitHub event, command, action id, timer key, schedule, domain kind.
+    pub name: String,
+    /// The owning plugin of a timer or schedule.
+    pub owner: Option<String>,
+    /// The JSON payload, as text.
+    pub payload: String,
+}
+
+impl NewEvent {
+    /// A GitHub delivery whose raw body has already been checked to be JSON.
+    pub fn github(event: &str, delivery: &str, raw_body: String) -> Self {
+        Self {
+            dedup_key: DedupKey(format!("github:{delivery}")),
+            kind: "github",
+            name: event.to_owned(),
+            owner: None,
+            payload: raw_body,
+        }
+    }
+
+    /// A slash command, deduplicated by the platform's own id for it.
+    pub fn command(dedup: &str, command: &Command) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            dedup_key: DedupKey(format!("command:{}:{dedup}", command.origin.actor.platform)),
+            kind: "command",
+            name: command.name.clone(),
+            owner: None,
+            payload: serde_json::to_string(command)?,
+        })
+    }
+
+    /// A button click, deduplicated by the platform's own id for it.
+    pub fn action(dedup: &str, action: &Action) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            dedup_key: DedupKey(format!("action:{}:{dedup}", action.origin.actor.platform)),
+            kind: "action",
+            name: action.id.clone(),
+            owner: None,
+            payload: serde_json::to_string(action)?,
+        })
+    }
+}
+
+/// An event read back from the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Its inbox id.
+    pub id: EventId,
+    /// The routing name (see [`NewEvent::name`]).
+    pub name: String,
+    /// The owning plugin of a timer or schedule.
+    pub owner: Option<String>,
+    /// The event.
+    pub event: Event,
+}
+
+/// An inbox row that could not be read back as an event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The `kind` column holds something this version does not know.
+    #[error("unknown event kind `{0}`")]
+    UnknownKind(String),
+    /// The payload is not the JSON its kind needs.
+    #[error("bad {kind} payload: {source}")]
+    Payload {
+        /// The event kind.
+        kind: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+impl Event {
+    /// Rebuilds an event from its inbox columns.
+    pub fn decode(kind: &str, name: &str, dedup_key: &str, payload: &str) -> Result<Self, DecodeError> {
+        let bad = |source| DecodeError::Payload {
+            kind: kind.to_owned(),
+            source,
+        };
+        Ok(match kind {
+            "github" => Event::GitHub(GitHubDelivery {
+                event: name.to_owned(),
+                delivery: dedup_key.strip_prefix("github:").unwrap_or(dedup_key).to_owned(),
+                payload: serde_json::from_str(payload).map_err(bad)?,
+            }),
+            "command" => Event::Command(serde_json::from_str(payload).map_err(bad)?),
+            "action" => Event::Action(serde_json::from_str(payload).map_err(bad)?),
+            "timer" => Event::Timer(serde_json::from_str(payload).map_err(bad)?),
+            "schedule" => Event::Schedule(serde_json::from_str(payload).map_err(bad)?),
+            "domain" => Event::Domain(serde_json::from_str(payload).map_err(bad)?),
+            other => return Err(DecodeError::UnknownKind(other.to_owned())),
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! A chat-level test harness: push a command or webhook in, pop what the channel would show, move
+//! a manual clock. It runs the real bot — real SQLite file, real dispatcher, timers and outbox —
+//! with the console adapter writing to memory.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::bot::{Bot, BotOptions};
+use crate::chat::console::{ConsoleSink, Printed, parse_console_line};
+use crate::clock::ManualClock;
+use crate::config::Config;
+use crate::event::NewEvent;
+use crate::pipeline::ingest::Accepted;
+use crate::plugin::Plugin;
+
+/// How long a harness call waits for the pipeline to settle before failing the test.
+const SETTLE: Duration = Duration::from_secs(20);
+
+/// A running bot under test.
+pub struct TestBot {
+    bot: Option<Bot>,
+    /// The manual clock; [`TestBot::advance`] moves it.
+    pub clock: ManualClock,
+    printed: Arc<Mutex<Vec<Printed>>>,
+    seen: usize,
+    typed: u64,
+    _dir: Option<tempfile::TempDir>,
+    echo: bool,
+    db: PathBuf,
+    config: Config,
+    plugins: Box<dyn Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync>,
+}
+
+/// Monday 2026-03-02 09:00 UTC: a fixed, ordinary start time for tests.
+pub fn test_start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().unwrap_or_default()
+}
+
+impl TestBot {
+    /// Starts a bot on a fresh temporary database with `config` (TOML) and the plugins `make`
+    /// builds (called again on [`TestBot::restart`]).
+    pub async fn start(
+        config: &str,
+        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        Self::start_in_temp(config, make, false).await
+    }
+
+    /// Like [`TestBot::start`], also printing every message to stdout (for `sentinel demo`).
+    pub async fn start_echoing(
+        config: &str,
+        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        Self::start_in_temp(config, make, true).await
+    }
+
+    async fn start_in_temp(
+        config: &str,
+        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
+        echo: bool,
+    ) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let db = dir.path().join("sentinel.db");
+        let mut bot = Self::start_on(&db, config, make, test_start(), echo).await?;
+        bot._dir = Some(dir);
+        Ok(bot)
+    }
+
+    /// Starts a bot on `db` (created when missing) with the clock at `start`.
+    pub async fn start_on(
+        db: &std::path::Path,
+        config: &str,
+        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
+        start: DateTime<Utc>,
+        echo: bool,
+    ) -> Result<Self, String> {
+        let table = crate::config::load::parse_table(config, "test config").map_err(|e| e.to_string())?;
+        let mut config = crate::config::load::from_table(table).map_err(|e| e.to_string())?;
+        config.database.url = format!("sqlite://{}", db.display());
+        config.chat.console = crate::config::ConsoleMode::On;
+        let clock = ManualClock::new(start);
+        let (sink, printed) = ConsoleSink::memory(echo);
+        let bot = Bot::start(BotOptions {
+            config: config.clone(),
+            clock: Arc::new(clock.clone()),
+            plugins: make(),
+            adapters: Vec::new(),
+            console: sink,
+            serve_http: false,
+            routes: axum::Router::new(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let test = Self {
+            bot: Some(bot),
+            clock,
+            printed,
+            seen: 0,
+            typed: 0,
+            _dir: None,
+            echo,
+            db: db.to_path_buf(),
+            config,
+            plugins: Box::new(make),
+        };
+        test.settle().await?;
+        Ok(test)
+    }
+
+    /// The running bot.
+    pub fn bot(&self) -> &Bot {
+        // Only `restart` and `stop` take the bot out, and both put one back or consume the harness.
+        self.bot
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the harness always holds a bot"))
+    }
+
+    /// Waits until nothing is due.
+    pub async fn settle(&self) -> Result<(), String> {
+        self.bot().settle(SETTLE).await
+    }
+
+    /// Types `line` (`/incident ack 3`) at the console as `user`, waits, and returns what appeared.
+    pub async fn command_as(&mut self, user: &str, line: &str) -> Vec<Printed> {
+        self.typed += 1;
+        let Some(command) = parse_console_line(line, user) else {
+            panic!("not a slash command: {line}");
+        };
+        let event = NewEvent::command(&format!("test:{}", self.typed), &command).unwrap_or_else(|e| panic!("{e}"));
+        self.push(event).await;
+        self.pop()
+    }
+
+    /// Types `line` as the user `tester`.
+    pub async fn command(&mut self, line: &str) -> Vec<Printed> {
+        self.command_as("tester", line).await
+    }
+
+    /// Submits any event and waits for the pipeline to settle. Returns what the inbox said.
+    pub async fn push(&mut self, event: NewEvent) -> Accepted {
+        let ingest = self.bot().ingest().unwrap_or_else(|| panic!("bot is shutting down"));
+        let accepted = ingest.submit(event).await.unwrap_or_else(|e| panic!("ingest: {e}"));
+        self.settle().await.unwrap_or_else(|e| panic!("{e}"));
+        accepted
+    }
+
+    /// Moves the clock forward, lets everything due run, and returns what appeared.
+    pub async fn advance(&mut self, by: chrono::Duration) -> Vec<Printed> {
+        self.clock.advance(by);
+        self.settle().await.unwrap_or_else(|e| panic!("{e}"));
+        self.pop()
+    }
+
+    /// Everything printed since the last pop.
+    pub fn pop(&mut self) -> Vec<Printed> {
+        let printed = self.printed.lock().map(|p| p.clone()).unwrap_or_default();
+        let new = printed.get(self.seen..).map(<[Printed]>::to_vec).unwrap_or_default();
+        self.seen = printed.len();
+        new
+    }
+
+    /// Everything printed since the start.
+    pub fn all_printed(&self) -> Vec<Printed> {
+        self.printed.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Stops the bot and starts a new one (same database, same clock time, new plugin instances),
+    /// as a process restart would.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        if let Some(bot) = self.bot.take() {
+            bot.shutdown(Duration::from_secs(5)).await;
+        }
+        let clock = self.clock.clone();
+        let (sink, printed) = ConsoleSink::memory(self.echo);
+        let bot = Bot::start(BotOptions {
+            config: self.config.clone(),
+            clock: Arc::new(clock),
+            plugins: (self.plugins)(),
+            adapters: Vec::new(),
+            console: sink,
+            serve_http: false,
+            routes: axum::Router::new(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        self.bot = Some(bot);
+        self.printed = printed;
+        self.seen = 0;
+        self.settle().await
+    }
+
+    /// The database file.
+    pub fn database(&self) -> &std::path::Path {
+        &self.db
+    }
+
+    /// Stops the bot.
+    pub async fn stop(mut self) {
+        if let Some(bot) = self.bot.take() {
+            bot.shutdown(Duration::from_secs(5)).await;
+        }
+    }
+}

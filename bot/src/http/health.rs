@@ -1,0 +1,124 @@
+//! `GET /healthz`: is the database reachable, what is configured, how deep are the queues. Never a secret.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use crate::store::{inbox, outbox, timers};
+
+/// The health report.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// `ok`, `degraded` (dead events or failed messages) or `down` (database unreachable).
+    pub status: &'static str,
+    /// Whether a query succeeded.
+    pub database: bool,
+    /// Which integrations are configured.
+    pub integrations: Integrations,
+    /// Events waiting to be handled.
+    pub inbox_pending: i64,
+    /// Event handlings parked as dead.
+    pub dead_events: i64,
+    /// Messages waiting for delivery.
+    pub outbox_pending: i64,
+    /// Messages given up on.
+    pub outbox_failed: i64,
+    /// Pending timers.
+    pub timers_pending: i64,
+    /// When the next timer is due.
+    pub next_timer: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Configured integrations (booleans only).
+#[derive(Debug, Serialize)]
+pub struct Integrations {
+    /// The console adapter runs.
+    pub console: bool,
+    /// The generic webhook adapter runs.
+    pub webhook: bool,
+    /// Slack is configured.
+    pub slack: bool,
+    /// Discord is configured.
+    pub discord: bool,
+    /// GitHub webhooks are verified with a configured secret.
+    pub github_webhooks: bool,
+    /// A GitHub API token is configured.
+    pub github_api: bool,
+}
+
+/// Reads the health report from the database.
+pub async fn report(state: &AppState) -> Health {
+    let config = &state.shared.config;
+    let integrations = Integrations {
+        console: config.console_enabled(),
+        webhook: config.chat.webhook.is_some(),
+        slack: config.slack_enabled(),
+        discord: config.discord_enabled(),
+        github_webhooks: config.github.webhook_secret.is_some(),
+        github_api: config.github.token.as_ref().is_some_and(|t| !t.is_empty()),
+    };
+    let read = async {
+        let mut conn = state.pool.acquire().await?;
+        let inbox = inbox::counts(&mut conn).await?;
+        let outbox = outbox::counts(&mut conn).await?;
+        let timers_pending = timers::count(&mut conn).await?;
+        let next_timer = timers::earliest(&mut conn).await?;
+        Ok::<_, sqlx::Error>((inbox, outbox, timers_pending, next_timer))
+    };
+    match read.await {
+        Ok((inbox, outbox, timers_pending, next_timer)) => Health {
+            status: if inbox.dead > 0 || outbox.failed > 0 {
+                "degraded"
+            } else {
+                "ok"
+            },
+            database: true,
+            integrations,
+            inbox_pending: inbox.pending,
+            dead_events: inbox.dead,
+            outbox_pending: outbox.pending,
+            outbox_failed: outbox.failed,
+            timers_pending,
+            next_timer,
+        },
+        Err(err) => {
+            tracing::error!(cause = ?err, "health check cannot read the database");
+            Health {
+                status: "down",
+                database: false,
+                integrations,
+                inbox_pending: 0,
+                dead_events: 0,
+                outbox_pending: 0,
+                outbox_failed: 0,
+                timers_pending: 0,
+                next_timer: None,
+            }
+        }
+    }
+}
+
+/// `GET /healthz`: 200 unless the database is unreachable (503).
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let health = report(&state).await;
+    let code = if health.database {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(health)).into_response()
+}
+
+/// Sets the gauges from the database before a scrape.
+pub async fn refresh_gauges(state: &AppState) {
+    let health = report(state).await;
+    let metrics = &state.shared.metrics;
+    metrics.inbox_pending.set(health.inbox_pending);
+    metrics.dead_events.set(health.dead_events);
+    metrics.outbox_pending.set(health.outbox_pending);
+    metrics.outbox_failed.set(health.outbox_failed);
+    metrics.timers_pending.set(health.timers_pending);
+}

@@ -1,0 +1,50 @@
+//! # sentinel-bot: the core of Sentinel
+//!
+//! Every input — a GitHub webhook, a slash command, a button, a timer, a cron tick, a domain event —
+//! is written durably to the **inbox** before it is acknowledged. The **dispatcher** hands each event
+//! to every plugin that wants it inside one transaction per (event, plugin), so a plugin's state,
+//! the messages it sends (**outbox**), the timers it sets and the events it emits commit together or
+//! not at all. **Delivery workers** send outbox rows to chat platforms with retries; the **timer
+//! engine** turns due timers into inbox events. All time comes from a [`Clock`].
+//!
+//! ## Layout
+//! - [`clock`]: the `Clock` trait, system and manual clocks.
+//! - [`ids`], [`severity`], [`message`], [`event`]: the vocabulary plugins speak.
+//! - [`plugin`], [`cx`]: the plugin seam — what a plugin declares and what it may do.
+//! - [`config`]: TOML + environment, typed and checked; secrets that never print.
+//! - [`store`]: SQLite tables, one module per table.
+//! - [`pipeline`]: inbox writer, router, dispatcher, timer engine, delivery workers.
+//! - [`chat`]: the adapter seam, console and generic webhook adapters, people and channel routing.
+//! - [`http`]: health, metrics and the server around the ingress routes.
+//! - [`builtin`]: `/sentinel help` and `/sentinel status`.
+//! - [`bot`]: assembly and orderly shutdown.
+//! - `harness` (feature `harness`): the chat-level harness used by tests and `sentinel demo`.
+
+pub mod bot;
+pub mod builtin;
+pub mod chat;
+pub mod clock;
+pub mod config;
+pub mod cx;
+pub mod event;
+#[cfg(any(test, feature = "harness"))]
+pub mod harness;
+pub mod http;
+pub mod ids;
+pub mod message;
+pub mod metrics;
+pub mod pipeline;
+pub mod plugin;
+pub mod severity;
+pub mod store;
+
+pub use bot::{Bot, BotOptions};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use cx::Cx;
+pub use event::{
+    Action, Actor, Command, DomainEvent, Event, GitHubDelivery, NewEvent, Origin, ScheduleTick, TimerFired,
+};
+pub use ids::{ChannelRef, DedupKey, EventId, MessageKey, Platform, TimerKey};
+pub use message::{Button, ButtonKind, ButtonStyle, Field, Mention, Message};
+pub use plugin::{CommandSpec, MissedRun, Plugin, PluginError, Schedule, SubcommandSpec, Subscriptions, parse_args};
+pub use severity::Severity;

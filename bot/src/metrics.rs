@@ -1,0 +1,221 @@
+//! Prometheus metrics: counters updated where things happen, gauges read from the database at
+//! scrape time (so they are right after a restart).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// `kind` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    /// Event kind.
+    pub kind: String,
+}
+
+/// `plugin` and `result` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HandledLabels {
+    /// Plugin name.
+    pub plugin: String,
+    /// `ok`, `retry` or `dead`.
+    pub result: String,
+}
+
+/// `platform` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlatformLabel {
+    /// Platform name.
+    pub platform: String,
+}
+
+/// `route` and `status` labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// The matched route (never the raw path, which could carry anything).
+    pub route: String,
+    /// The status code.
+    pub status: u16,
+}
+
+/// `status` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    /// `valid`, `invalid` or `missing`.
+    pub status: String,
+}
+
+/// `type` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeLabel {
+    /// The violation type.
+    pub r#type: String,
+}
+
+/// Every metric Sentinel exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Events written to the inbox, by kind.
+    pub inbox_events: Family<KindLabel, Counter>,
+    /// Inputs recognised as duplicates, by kind.
+    pub inbox_duplicates: Family<KindLabel, Counter>,
+    /// Plugin handlings, by plugin and result.
+    pub handled: Family<HandledLabels, Counter>,
+    /// Timers and schedule ticks fired.
+    pub timers_fired: Counter,
+    /// Messages delivered, by platform.
+    pub delivered: Family<PlatformLabel, Counter>,
+    /// Delivery attempts that will be retried, by platform.
+    pub delivery_retries: Family<PlatformLabel, Counter>,
+    /// Messages given up on, by platform.
+    pub delivery_failures: Family<PlatformLabel, Counter>,
+    /// Messages for a channel no platform reaches.
+    pub unrouted_messages: Counter,
+    /// HTTP requests, by route and status.
+    pub http_requests: Family<HttpLabels, Counter>,
+    /// Webhook signature checks, by outcome.
+    pub webhook_signatures: Family<StatusLabel, Counter>,
+    /// Security violations, by type.
+    pub security_violations: Family<TypeLabel, Counter>,
+    /// Events not yet handled by every plugin that wants them.
+    pub inbox_pending: Gauge,
+    /// (event, plugin) pairs parked as dead.
+    pub dead_events: Gauge,
+    /// Messages waiting for delivery.
+    pub outbox_pending: Gauge,
+    /// Messages given up on and still listed.
+    pub outbox_failed: Gauge,
+    /// Pending timers (schedules included).
+    pub timers_pending: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh set of metrics, registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let metrics = Self {
+            inbox_events: Family::default(),
+            inbox_duplicates: Family::default(),
+            handled: Family::default(),
+            timers_fired: Counter::default(),
+            delivered: Family::default(),
+            delivery_retries: Family::default(),
+            delivery_failures: Family::default(),
+            unrouted_messages: Counter::default(),
+            http_requests: Family::default(),
+            webhook_signatures: Family::default(),
+            security_violations: Family::default(),
+            inbox_pending: Gauge::default(),
+            dead_events: Gauge::default(),
+            outbox_pending: Gauge::default(),
+            outbox_failed: Gauge::default(),
+            timers_pending: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "sentinel_inbox_events",
+            "Events written to the inbox",
+            metrics.inbox_events.clone(),
+        );
+        registry.register(
+            "sentinel_inbox_duplicates",
+            "Inputs recognised as duplicates",
+            metrics.inbox_duplicates.clone(),
+        );
+        registry.register(
+            "sentinel_plugin_handlings",
+            "Plugin handlings by result",
+            metrics.handled.clone(),
+        );
+        registry.register(
+            "sentinel_timers_fired",
+            "Timers and schedule ticks fired",
+            metrics.timers_fired.clone(),
+        );
+        registry.register(
+            "sentinel_messages_delivered",
+            "Messages delivered",
+            metrics.delivered.clone(),
+        );
+        registry.register(
+            "sentinel_delivery_retries",
+            "Delivery attempts to be retried",
+            metrics.delivery_retries.clone(),
+        );
+        registry.register(
+            "sentinel_delivery_failures",
+            "Messages given up on",
+            metrics.delivery_failures.clone(),
+        );
+        registry.register(
+            "sentinel_unrouted_messages",
+            "Messages for a channel no platform reaches",
+            metrics.unrouted_messages.clone(),
+        );
+        registry.register(
+            "sentinel_http_requests",
+            "HTTP requests by route and status",
+            metrics.http_requests.clone(),
+        );
+        registry.register(
+            "webhook_signatures_verified",
+            "Webhook signature checks by outcome",
+            metrics.webhook_signatures.clone(),
+        );
+        registry.register(
+            "security_violations",
+            "Security violations by type",
+            metrics.security_violations.clone(),
+        );
+        registry.register(
+            "sentinel_inbox_pending",
+            "Events waiting to be handled",
+            metrics.inbox_pending.clone(),
+        );
+        registry.register(
+            "sentinel_dead_events",
+            "Event handlings parked as dead",
+            metrics.dead_events.clone(),
+        );
+        registry.register(
+            "sentinel_outbox_pending",
+            "Messages waiting for delivery",
+            metrics.outbox_pending.clone(),
+        );
+        registry.register(
+            "sentinel_outbox_failed",
+            "Messages given up on",
+            metrics.outbox_failed.clone(),
+        );
+        registry.register(
+            "sentinel_timers_pending",
+            "Pending timers",
+            metrics.timers_pending.clone(),
+        );
+        Self { registry, ..metrics }
+    }
+
+    /// Counts a security violation of `kind`.
+    pub fn security_violation(&self, kind: &str) {
+        self.security_violations
+            .get_or_create(&TypeLabel {
+                r#type: kind.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

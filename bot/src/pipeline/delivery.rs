@@ -1,0 +1,160 @@
+//! Delivery workers: one per platform, draining that platform's outbox rows in order.
+//!
+//! A keyed message becomes an edit once its first version has a platform id; a threaded one becomes
+//! a reply under its parent. Failures are retried with exponential backoff, or after the platform's
+//! `Retry-After` when it gives one, and a channel's later messages wait for its earlier ones.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
+use super::{Shared, Shutdown, Waker, backoff};
+use crate::chat::{ChatAdapter, Delivery, DeliveryError, Target};
+use crate::metrics::PlatformLabel;
+use crate::store::outbox::{self, Op, Outbound};
+
+/// Rows read per query.
+const BATCH: usize = 64;
+
+/// How often the task looks for work nobody woke it for.
+const POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs one platform's worker until shutdown.
+pub async fn run(
+    pool: SqlitePool,
+    shared: Arc<Shared>,
+    adapter: Arc<dyn ChatAdapter>,
+    wake: Waker,
+    mut shutdown: Shutdown,
+) {
+    let mut woken = wake.subscribe();
+    let platform = adapter.platform();
+    loop {
+        woken.borrow_and_update();
+        if let Err(err) = drain(&pool, &shared, adapter.as_ref(), &mut shutdown).await {
+            tracing::error!(%platform, cause = ?err, "delivery worker failed; retrying in 1s");
+        }
+        if shutdown.is_down() {
+            return;
+        }
+        let next = match pool.acquire().await {
+            Ok(mut conn) => outbox::next_due_at(&mut conn, platform).await.unwrap_or(None),
+            Err(_) => Some(shared.clock.now() + chrono::Duration::seconds(1)),
+        };
+        let clock = shared.clock.clone();
+        tokio::select! {
+            _ = woken.changed() => {}
+            // A safety net for changes made by another process (`sentinel dead retry`).
+            _ = tokio::time::sleep(POLL) => {}
+            _ = async { match next { Some(at) => clock.sleep_until(at).await, None => std::future::pending().await } } => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Delivers every due row of the adapter's platform.
+pub async fn drain(
+    pool: &SqlitePool,
+    shared: &Shared,
+    adapter: &dyn ChatAdapter,
+    shutdown: &mut Shutdown,
+) -> Result<(), sqlx::Error> {
+    let platform = adapter.platform();
+    loop {
+        let rows = {
+            let mut conn = pool.acquire().await?;
+            outbox::due(&mut conn, platform, shared.clock.now(), BATCH).await?
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // A channel whose message failed in this pass takes no more messages until it is retried.
+        let mut blocked: HashSet<String> = HashSet::new();
+        let mut progressed = false;
+        for row in rows {
+            if blocked.contains(&row.channel) {
+                continue;
+            }
+            if shutdown.is_down() {
+                return Ok(());
+            }
+            if deliver(pool, shared, adapter, &row).await? {
+                progressed = true;
+            } else {
+                blocked.insert(row.channel.clone());
+            }
+        }
+        if !progressed {
+            return Ok(());
+        }
+    }
+}
+
+/// Delivers one row; returns whether it is done with (delivered or given up on).
+async fn deliver(
+    pool: &SqlitePool,
+    shared: &Shared,
+    adapter: &dyn ChatAdapter,
+    row: &Outbound,
+) -> Result<bool, sqlx::Error> {
+    let platform = adapter.platform();
+    let mut conn = pool.acquire().await?;
+    let existing = match (&row.message.key, row.op) {
+        (Some(key), Op::Post) => outbox::find_ref(&mut conn, platform, &row.channel, key.as_str()).await?,
+        _ => None,
+    };
+    let parent = match &row.message.thread {
+        Some(thread) if existing.is_none() => {
+            outbox::find_ref(&mut conn, platform, &row.channel, thread.as_str()).await?
+        }
+        _ => None,
+    };
+    drop(conn);
+    let target = match (row.op, &existing, &parent) {
+        (Op::Ephemeral, _, _) => Target::Ephemeral {
+            user: row.recipient.as_deref().unwrap_or_default(),
+            response_url: row.response_url.as_deref(),
+        },
+        (Op::Post, Some(id), _) => Target::Update { message_id: id },
+        (Op::Post, None, Some(parent)) => Target::Reply { parent_id: parent },
+        (Op::Post, None, None) => Target::New,
+    };
+    let label = PlatformLabel {
+        platform: platform.as_str().to_owned(),
+    };
+    let result = adapter
+        .deliver(Delivery {
+            idempotency_key: &row.idempotency_key,
+            channel: &row.channel,
+            target,
+            message: &row.message,
+        })
+        .await;
+    let now = shared.clock.now();
+    let mut conn = pool.acquire().await?;
+    let settings = &shared.config.outbox;
+    match result {
+        Ok(delivered) => {
+            outbox::mark_delivered(&mut conn, platform, row, &delivered.message_id, now).await?;
+            shared.metrics.delivered.get_or_create(&label).inc();
+            Ok(true)
+        }
+        Err(DeliveryError::Retry { after, reason }) if row.attempts + 1 < settings.max_attempts => {
+            let attempt = row.attempts + 1;
+            let delay =
+                backoff(settings.retry_base.std(), settings.retry_max.std(), attempt).max(after.unwrap_or_default());
+            tracing::warn!(%platform, channel = %row.channel, attempt, retry_in = ?delay, cause = %reason, "delivery failed; will retry");
+            let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+            outbox::mark_retry(&mut conn, row.id, at, &reason).await?;
+            shared.metrics.delivery_retries.get_or_create(&label).inc();
+            Ok(false)
+        }
+        Err(err) => {
+            tracing::error!(%platform, channel = %row.channel, attempts = row.attempts + 1, cause = %err, "delivery given up; listed by `sentinel dead list`");
+            outbox::mark_failed(&mut conn, row.id, &err.to_string()).await?;
+            shared.metrics.delivery_failures.get_or_create(&label).inc();
+            Ok(true)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The dispatcher: hands each inbox event to every plugin that wants it.
+//!
+//! A batch of events is handled in one synced transaction (group commit); each (event, plugin)
+//! runs inside its own savepoint, so a failing plugin's effects roll back alone while the others'
+//! commit. A failed handling is retried with exponential backoff (only that plugin runs again) and,
+//! after `pipeline.max_attempts`, parked as dead: logged, counted and listed by `sentinel dead list`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Connection, SqlitePool};
+
+use super::router::Router;
+use super::{Shared, Shutdown, Wakers, backoff};
+use crate::cx::{Cx, Effects};
+use crate::ids::EventId;
+use crate::metrics::HandledLabels;
+use crate::store::inbox::{self, Handling, Outcome, PendingRow};
+
+/// How often the task looks for work nobody woke it for.
+const POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs the dispatcher until shutdown.
+pub async fn run(pool: SqlitePool, shared: Arc<Shared>, router: Arc<Router>, wakers: Wakers, mut shutdown: Shutdown) {
+    let mut woken = wakers.dispatcher.subscribe();
+    loop {
+        woken.borrow_and_update();
+        loop {
+            match dispatch_batch(&pool, &shared, &router, &wakers).await {
+                Ok(0) => break,
+                Ok(_) => {
+                    if shutdown.is_down() {
+                        return;
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(cause = ?err, "dispatch failed; retrying in 1s");
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                        _ = shutdown.wait() => return,
+                    }
+                }
+            }
+        }
+        let retry_at = match pool.acquire().await {
+            Ok(mut conn) => inbox::next_retry_at(&mut conn).await.unwrap_or(None),
+            Err(_) => None,
+        };
+        let clock = shared.clock.clone();
+        tokio::select! {
+            _ = woken.changed() => {}
+            // A safety net for changes made by another process (`sentinel dead retry`).
+            _ = tokio::time::sleep(POLL) => {}
+            _ = async { match retry_at { Some(at) => clock.sleep_until(at).await, None => std::future::pending().await } } => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Handles one batch of due events. Returns how many events it looked at.
+pub async fn dispatch_batch(
+    pool: &SqlitePool,
+    shared: &Shared,
+    router: &Router,
+    wakers: &Wakers,
+) -> Result<usize, sqlx::Error> {
+    let settings = &shared.config.pipeline;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let now = shared.clock.now();
+    let rows = inbox::next_batch(&mut tx, now, settings.dispatch_batch.max(1)).await?;
+    if rows.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let mut effects = Effects::default();
+    let mut finished: Vec<EventId> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let span =
+            tracing::info_span!("event", id = row.id.0, key = %row.dedup_key, kind = %row.kind, name = %row.name);
+        let _guard = span.enter();
+        match handle_event(&mut tx, shared, router, row, now, &mut effects).await? {
+            None => finished.push(row.id),
+            Some(retry_at) => inbox::postpone(&mut tx, row.id, retry_at).await?,
+        }
+    }
+    inbox::finish(&mut tx, &finished, now).await?;
+    tx.commit().await?;
+    if effects.timers {
+        wakers.timers.wake();
+    }
+    if effects.messages {
+        wakers.delivery.wake();
+    }
+    Ok(rows.len())
+}
+
+/// Runs every plugin that still has to handle `row`. Returns when the event must be looked at again
+/// (a plugin is waiting to retry), or `None` when it is finished.
+async fn handle_event(
+    tx: &mut sqlx::SqliteConnection,
+    shared: &Shared,
+    router: &Router,
+    row: &PendingRow,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let stored = match row.decode() {
+        Ok(stored) => stored,
+        Err(err) => {
+            // Nothing can ever handle it; park it visibly rather than loop on it.
+            tracing::error!(cause = %err, "undecodable inbox row parked as dead");
+            let error = err.to_string();
+            let outcome = Outcome::Dead {
+                attempts: 1,
+                error: &error,
+            };
+            inbox::record_handling(tx, row.id, super::router::BUILTIN, outcome, now).await?;
+            return Ok(None);
+        }
+    };
+    let prior: Vec<Handling> = if row.passes > 0 {
+        inbox::handling_of(tx, row.id).await?
+    } else {
+        Vec::new()
+    };
+    let settings = &shared.config.pipeline;
+    let mut wait_until: Option<DateTime<Utc>> = None;
+    let mut succeeded: Vec<&'static str> = Vec::new();
+    for plugin in router.plugins_for(&stored) {
+        let name = plugin.name();
+        let before = prior.iter().find(|h| h.plugin == name);
+        let attempts = match before {
+            Some(h) if h.state == "done" || h.state == "dead" => continue,
+            Some(h) if h.next_attempt_at.is_some_and(|at| at > now) => {
+                wait_until = earliest(wait_until, h.next_attempt_at);
+                continue;
+            }
+            Some(h) => h.attempts,
+            None => 0,
+        };
+        let mut savepoint = tx.begin().await?;
+        let mut plugin_effects = Effects::default();
+        let result = {
+            let mut cx = Cx::new(&mut savepoint, shared, name, row.id, &mut plugin_effects);
+            plugin.handle(&mut cx, &stored.event).await
+        };
+        match result {
+            Ok(()) => {
+                savepoint.commit().await?;
+                effects.timers |= plugin_effects.timers;
+                effects.messages |= plugin_effects.messages;
+                effects.events |= plugin_effects.events;
+                succeeded.push(name);
+                count(shared, name, "ok");
+            }
+            Err(err) => {
+                savepoint.rollback().await?;
+                let attempts = attempts + 1;
+                let error = err.to_string();
+                if attempts >= settings.max_attempts {
+                    tracing::error!(plugin = name, attempts, cause = %error, "plugin gave up on event; parked as dead");
+                    let outcome = Outcome::Dead {
+                        attempts,
+                        error: &error,
+                    };
+                    inbox::record_handling(tx, row.id, name, outcome, now).await?;
+                    count(shared, name, "dead");
+                } else {
+                    let delay = backoff(settings.retry_base.std(), settings.retry_max.std(), attempts);
+                    let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+                    tracing::warn!(plugin = name, attempts, retry_in = ?delay, cause = %error, "plugin failed; will retry");
+                    let outcome = Outcome::Retry {
+                        attempts,
+                        error: &error,
+                        at,
+                    };
+                    inbox::record_handling(tx, row.id, name, outcome, now).await?;
+                    wait_until = earliest(wait_until, Some(at));
+                    count(shared, name, "retry");
+                }
+            }
+        }
+    }
+    if wait_until.is_some() {
+        // The event comes back; remember who is done so only the failed plugin runs again.
+        for name in succeeded {
+            inbox::record_handling(tx, row.id, name, Outcome::Done, now).await?;
+        }
+    }
+    Ok(wait_until)
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn count(shared: &Shared, plugin: &str, result: &str) {
+    shared
+        .metrics
+        .handled
+        .get_or_create(&HandledLabels {
+            plugin: plugin.to_owned(),
+            result: result.to_owned(),
+        })
+        .inc();
+}

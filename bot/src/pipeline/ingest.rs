@@ -1,0 +1,114 @@
+//! The inbox writer: every input passes through here and is on disk before its sender hears back.
+//!
+//! Group commit: the writer takes every request waiting in its queue (up to the batch size), writes
+//! them in one transaction and syncs once, then answers them all. Under load a sync is shared by
+//! hundreds of inputs; alone, an input waits for exactly one sync.
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Shared, Waker};
+use crate::event::NewEvent;
+use crate::ids::EventId;
+use crate::metrics::KindLabel;
+use crate::store::inbox;
+
+/// What became of a submitted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored (durably) under this id.
+    New(EventId),
+    /// Its dedup key was already there: nothing was stored.
+    Duplicate,
+}
+
+/// The input could not be stored; the sender must not acknowledge it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    /// The database refused the write.
+    #[error("could not store the event: {0}")]
+    Store(String),
+    /// Sentinel is shutting down.
+    #[error("Sentinel is shutting down")]
+    Closed,
+}
+
+type Request = (NewEvent, oneshot::Sender<Result<Accepted, IngestError>>);
+
+/// A handle for submitting inputs; cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    queue: mpsc::Sender<Request>,
+}
+
+impl Ingest {
+    /// Stores `event` durably (or recognises it as a duplicate) and returns once that is on disk.
+    pub async fn submit(&self, event: NewEvent) -> Result<Accepted, IngestError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send((event, reply)).await.map_err(|_| IngestError::Closed)?;
+        answer.await.map_err(|_| IngestError::Closed)?
+    }
+}
+
+/// Starts the writer task. It ends when every [`Ingest`] handle is dropped and its queue is drained.
+pub fn spawn(
+    pool: SqlitePool,
+    shared: Arc<Shared>,
+    wake: Waker,
+    batch: usize,
+) -> (Ingest, tokio::task::JoinHandle<()>) {
+    let batch = batch.max(1);
+    let (queue, mut requests) = mpsc::channel::<Request>(batch * 4);
+    let task = tokio::spawn(async move {
+        let mut pending: Vec<Request> = Vec::with_capacity(batch);
+        while requests.recv_many(&mut pending, batch).await > 0 {
+            let results = write(&pool, &shared, &pending).await;
+            let stored_any = matches!(&results, Ok(r) if r.iter().any(|a| matches!(a, Accepted::New(_))));
+            for (index, (event, reply)) in pending.drain(..).enumerate() {
+                let result = match &results {
+                    Ok(accepted) => {
+                        let accepted = accepted.get(index).copied().unwrap_or(Accepted::Duplicate);
+                        let label = KindLabel {
+                            kind: event.kind.to_owned(),
+                        };
+                        match accepted {
+                            Accepted::New(_) => shared.metrics.inbox_events.get_or_create(&label).inc(),
+                            Accepted::Duplicate => shared.metrics.inbox_duplicates.get_or_create(&label).inc(),
+                        };
+                        Ok(accepted)
+                    }
+                    Err(err) => Err(err.clone()),
+                };
+                // The sender may have given up (client went away); the event is stored all the same.
+                let _ = reply.send(result);
+            }
+            if stored_any {
+                wake.wake();
+            }
+        }
+    });
+    (Ingest { queue }, task)
+}
+
+async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {
+    let now = shared.clock.now();
+    let result: Result<Vec<Accepted>, sqlx::Error> = async {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut accepted = Vec::with_capacity(batch.len());
+        for (event, _) in batch {
+            accepted.push(match inbox::insert(&mut tx, event, now).await? {
+                Some(id) => Accepted::New(id),
+                None => Accepted::Duplicate,
+            });
+        }
+        tx.commit().await?;
+        Ok(accepted)
+    }
+    .await;
+    result.map_err(|err| {
+        tracing::error!(cause = ?err, events = batch.len(), "inbox write failed");
+        IngestError::Store(err.to_string())
+    })
+}

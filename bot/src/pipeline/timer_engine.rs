@@ -1,0 +1,56 @@
+//! The timer engine: sleeps until the earliest timer is due (woken early when one is set), then
+//! turns due timers into inbox events in the same transaction that removes or re-arms them — so a
+//! timer fires exactly once, across restarts too. Overdue timers fire as soon as it starts.
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
+use super::{Shared, Shutdown, Wakers};
+use crate::store::timers;
+
+/// Timers fired per transaction.
+const FIRE_BATCH: usize = 512;
+
+/// Runs the engine until shutdown.
+pub async fn run(pool: SqlitePool, shared: Arc<Shared>, wakers: Wakers, mut shutdown: Shutdown) {
+    let mut woken = wakers.timers.subscribe();
+    loop {
+        woken.borrow_and_update();
+        let next = match fire_due(&pool, &shared, &wakers).await {
+            Ok(next) => next,
+            Err(err) => {
+                tracing::error!(cause = ?err, "timer engine failed; retrying in 1s");
+                Some(shared.clock.now() + chrono::Duration::seconds(1))
+            }
+        };
+        let clock = shared.clock.clone();
+        tokio::select! {
+            _ = woken.changed() => {}
+            _ = async { match next { Some(at) => clock.sleep_until(at).await, None => std::future::pending().await } } => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}
+
+/// Fires everything due now. Returns when the next timer is due.
+pub async fn fire_due(
+    pool: &SqlitePool,
+    shared: &Shared,
+    wakers: &Wakers,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    loop {
+        let now = shared.clock.now();
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let fired = timers::fire_due(&mut tx, now, FIRE_BATCH).await?;
+        let next = timers::earliest(&mut tx).await?;
+        tx.commit().await?;
+        if fired > 0 {
+            shared.metrics.timers_fired.inc_by(fired as u64);
+            wakers.dispatcher.wake();
+        }
+        if fired < FIRE_BATCH {
+            return Ok(next);
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The `inbox` and `handling` tables: every input, and what each plugin made of it.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqliteConnection};
+
+use super::{from_ms, to_ms};
+use crate::event::{Event, NewEvent, StoredEvent};
+use crate::ids::EventId;
+
+/// Inserts one event unless its dedup key is already there. Returns its id, or `None` for a duplicate.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    event: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<Option<EventId>, sqlx::Error> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO inbox (dedup_key, kind, name, owner, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+    )
+    .bind(event.dedup_key.as_str())
+    .bind(event.kind)
+    .bind(&event.name)
+    .bind(&event.owner)
+    .bind(&event.payload)
+    .bind(to_ms(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(id.map(EventId))
+}
+
+/// An inbox row as the dispatcher reads it.
+#[derive(Debug, Clone)]
+pub struct PendingRow {
+    /// Its id.
+    pub id: EventId,
+    /// Its dedup key.
+    pub dedup_key: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its routing name.
+    pub name: String,
+    /// The plugin owning a timer or schedule.
+    pub owner: Option<String>,
+    /// The JSON payload.
+    pub payload: String,
+    /// Dispatch passes that left it pending before (0: no plugin has a handling record yet).
+    pub passes: i64,
+}
+
+impl PendingRow {
+    /// Decodes the row into an event.
+    pub fn decode(&self) -> Result<StoredEvent, crate::event::DecodeError> {
+        Ok(StoredEvent {
+            id: self.id,
+            name: self.name.clone(),
+            owner: self.owner.clone(),
+            event: Event::decode(&self.kind, &self.name, &self.dedup_key, &self.payload)?,
+        })
+    }
+}
+
+/// The oldest pending events whose retry time (if any) has come, in arrival order.
+pub async fn next_batch(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<PendingRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, dedup_key, kind, name, owner, payload, passes FROM inbox
+         WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= ?)
+         ORDER BY id LIMIT ?",
+    )
+    .bind(to_ms(now))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(PendingRow {
+                id: EventId(row.try_get("id")?),
+                dedup_key: row.try_get("dedup_key")?,
+                kind: row.try_get("kind")?,
+                name: row.try_get("name")?,
+                owner: row.try_get("owner")?,
+                payload: row.try_get("payload")?,
+                passes: row.try_get("passes")?,
+            })
+        })
+        .collect()
+}
+
+/// The earliest retry time among pending events waiting for one.
+pub async fn next_retry_at(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let at: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(retry_at) FROM inbox WHERE state = 'pending' AND retry_at IS NOT NULL")
+            .fetch_one(conn)
+            .await?;
+    Ok(at.map(from_ms))
+}
+
+/// What one plugin made of one event so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handling {
+    /// The plugin.
+    pub plugin: String,
+    /// `done`, `retry` or `dead`.
+    pub state: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When a `retry` may run.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// The handling records of one event.
+pub async fn handling_of(conn: &mut SqliteConnection, event: EventId) -> Result<Vec<Handling>, sqlx::Error> {
+    let rows = sqlx::query("SELECT plugin, state, attempts, next_attempt_at FROM handling WHERE event_id = ?")
+        .bind(event.0)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Handling {
+                plugin: row.try_get("plugin")?,
+                state: row.try_get("state")?,
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                next_attempt_at: row.try_get::<Option<i64>, _>("next_attempt_at")?.map(from_ms),
+            })
+        })
+        .collect()
+}
+
+/// What one plugin made of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// Handled; its effects are committed.
+    Done,
+    /// Failed `attempts` times so far; try again at `at`.
+    Retry {
+        /// Failed attempts so far.
+        attempts: u32,
+        /// The last error.
+        error: &'a str,
+        /// When to try again.
+        at: DateTime<Utc>,
+    },
+    /// Given up after `attempts`.
+    Dead {
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        error: &'a str,
+    },
+}
+
+/// Records (or updates) what `plugin` made of `event`.
+pub async fn record_handling(
+    conn: &mut SqliteConnection,
+    event: EventId,
+    plugin: &str,
+    outcome: Outcome<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let (state, attempts, error, next) = match outcome {
+        Outcome::Done => ("done", 0, None, None),
+        Outcome::Retry { attempts, error, at } => ("retry", attempts, Some(error), Some(to_ms(at))),
+        Outcome::Dead { attempts, error } => ("dead", attempts, Some(error), None),
+    };
+    sqlx::query(
+        "INSERT INTO handling (event_id, plugin, state, attempts, last_error, next_attempt_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (event_id, plugin) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+           last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
+           updated_at = excluded.updated_at",
+    )
+    .bind(event.0)
+    .bind(plugin)
+    .bind(state)
+    .bind(i64::from(attempts))
+    .bind(error)
+    .bind(next)
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks events finished: every plugin that wanted them has handled them (or given up).
+pub async fn finish(conn: &mut SqliteConnection, ids: &[EventId], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::Value::from(ids.iter().map(|id| id.0).collect::<Vec<_>>()).to_string();
+    sqlx::query(
+        "UPDATE inbox SET state = 'done', done_at = ?, retry_at = NULL
+         WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(to_ms(now))
+    .bind(list)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Leaves an event pending until `retry_at`, recording that a pass has been made.
+pub async fn postpone(conn: &mut SqliteConnection, id: EventId, retry_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE inbox SET retry_at = ?, passes = passes + 1 WHERE id = ?")
+        .bind(to_ms(retry_at))
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A plugin's dead handling of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadEvent {
+    /// The event.
+    pub event: EventId,
+    /// Its kind and routing name, e.g. `github dependabot_alert`.
+    pub what: String,
+    /// The plugin that gave up.
+    pub plugin: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
+    /// When it was parked.
+    pub at: DateTime<Utc>,
+}
+
+/// Every dead (event, plugin), oldest first.
+pub async fn dead(conn: &mut SqliteConnection) -> Result<Vec<DeadEvent>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT h.event_id, i.kind, i.name, h.plugin, h.attempts, h.last_error, h.updated_at
+         FROM handling h JOIN inbox i ON i.id = h.event_id WHERE h.state = 'dead' ORDER BY h.updated_at, h.event_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(DeadEvent {
+                event: EventId(row.try_get("event_id")?),
+                what: format!(
+                    "{} {}",
+                    row.try_get::<String, _>("kind")?,
+                    row.try_get::<String, _>("name")?
+                ),
+                plugin: row.try_get("plugin")?,
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                error: row.try_get::<Option<String>, _>("last_error")?.unwrap_or_default(),
+                at: from_ms(row.try_get("updated_at")?),
+            })
+        })
+        .collect()
+}
+
+/// Gives dead handlings a fresh start: `event` alone, or all of them. Returns how many were revived.
+pub async fn revive_dead(conn: &mut SqliteConnection, event: Option<EventId>) -> Result<u64, sqlx::Error> {
+    let events: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT event_id FROM handling WHERE state = 'dead' AND (?1 IS NULL OR event_id = ?1)",
+    )
+    .bind(event.map(|e| e.0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let list = serde_json::Value::from(events).to_string();
+    let revived =
+        sqlx::query("DELETE FROM handling WHERE state = 'dead' AND event_id IN (SELECT value FROM json_each(?))")
+            .bind(&list)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    // `passes` > 0 makes the dispatcher read the remaining handling records and skip the plugins
+    // that already handled the event.
+    sqlx::query(
+        "UPDATE inbox SET state = 'pending', retry_at = NULL, done_at = NULL, passes = passes + 1
+         WHERE id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&list)
+    .execute(conn)
+    .await?;
+    Ok(revived)
+}
+
+/// Pending and dead counts, for status and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxCounts {
+    /// Events not yet handled by every plugin that wants them.
+    pub pending: i64,
+    /// (event, plugin) pairs parked as dead.
+    pub dead: i64,
+}
+
+/// Current counts.
+pub async fn counts(conn: &mut SqliteConnection) -> Result<InboxCounts, sqlx::Error> {
+    let pending = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE state = 'pending'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let dead = sqlx::query_scalar("SELECT COUNT(*) FROM handling WHERE state = 'dead'")
+        .fetch_one(conn)
+        .await?;
+    Ok(InboxCounts { pending, dead })
+}
+
+/// Deletes finished events older than `before` (their dedup keys go with them), keeping any with a
+/// dead handling. Returns how many were deleted.
+pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM inbox WHERE state = 'done' AND done_at < ?
+         AND id NOT IN (SELECT event_id FROM handling WHERE state = 'dead')",
+    )
+    .bind(to_ms(before))
+    .execute(conn)
+    .await?
+    .rows_affected())
+}

@@ -1,0 +1,284 @@
+//! The `timers` table: one-shot timers and cron schedules, turned into inbox events when due.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sqlx::{Row, SqliteConnection};
+
+use super::{from_ms, inbox, to_ms};
+use crate::event::{NewEvent, ScheduleTick, TimerFired};
+use crate::ids::{DedupKey, TimerKey};
+use crate::plugin::{MissedRun, Schedule};
+
+/// Key prefix of schedule rows, so they never collide with a plugin's own timer keys.
+const SCHEDULE_PREFIX: &str = "schedule:";
+
+/// Sets (or replaces) `owner`'s timer `key` to fire at `due_at` with `payload`.
+pub async fn set(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    key: &str,
+    due_at: DateTime<Utc>,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO timers (owner, key, due_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (owner, key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload",
+    )
+    .bind(owner)
+    .bind(key)
+    .bind(to_ms(due_at))
+    .bind(payload.to_string())
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels one timer. Returns whether it existed.
+pub async fn cancel(conn: &mut SqliteConnection, owner: &str, key: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM timers WHERE owner = ? AND key = ?")
+        .bind(owner)
+        .bind(key)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// Cancels every timer of `owner` whose key starts with `prefix`. Returns how many.
+pub async fn cancel_prefix(conn: &mut SqliteConnection, owner: &str, prefix: &str) -> Result<u64, sqlx::Error> {
+    // A key range rather than LIKE: it uses the (owner, key) index and needs no escaping of % and _.
+    Ok(
+        sqlx::query("DELETE FROM timers WHERE owner = ? AND key >= ? AND key < ?")
+            .bind(owner)
+            .bind(prefix)
+            .bind(prefix_end(prefix))
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// The smallest string greater than every string starting with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// One pending timer, as a plugin lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingTimer {
+    /// Its key.
+    pub key: TimerKey,
+    /// When it fires.
+    pub due_at: DateTime<Utc>,
+    /// Its payload.
+    pub payload: serde_json::Value,
+}
+
+/// `owner`'s pending timers whose keys start with `prefix`, soonest first.
+pub async fn list(conn: &mut SqliteConnection, owner: &str, prefix: &str) -> Result<Vec<PendingTimer>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT key, due_at, payload FROM timers WHERE owner = ? AND key >= ? AND key < ? ORDER BY due_at, id",
+    )
+    .bind(owner)
+    .bind(prefix)
+    .bind(prefix_end(prefix))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let payload: String = row.try_get("payload")?;
+            Ok(PendingTimer {
+                key: TimerKey(row.try_get("key")?),
+                due_at: from_ms(row.try_get("due_at")?),
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// When the earliest timer is due.
+pub async fn earliest(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let at: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
+        .fetch_one(conn)
+        .await?;
+    Ok(at.map(from_ms))
+}
+
+/// Number of pending timers.
+pub async fn count(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM timers").fetch_one(conn).await
+}
+
+/// Turns up to `limit` due timers into inbox events: one-shot timers are deleted, schedules re-arm
+/// for their next occurrence after `now`. Run inside a transaction so each fires exactly once.
+/// Returns how many fired.
+pub async fn fire_due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: usize) -> Result<usize, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, owner, key, due_at, payload, cron, time_zone FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+    )
+    .bind(to_ms(now))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut *conn)
+    .await?;
+    let fired = rows.len();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let owner: String = row.try_get("owner")?;
+        let key: String = row.try_get("key")?;
+        let due_at = from_ms(row.try_get("due_at")?);
+        let cron: Option<String> = row.try_get("cron")?;
+        let event = match (&cron, key.strip_prefix(SCHEDULE_PREFIX)) {
+            (Some(expr), Some(name)) => {
+                let tz: Option<String> = row.try_get("time_zone")?;
+                let tz = tz.and_then(|t| Tz::from_str(&t).ok()).unwrap_or(Tz::UTC);
+                match parse_cron(expr).ok().and_then(|s| next_occurrence(&s, tz, now)) {
+                    Some(next) => {
+                        sqlx::query("UPDATE timers SET due_at = ? WHERE id = ?")
+                            .bind(to_ms(next))
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    None => {
+                        // An expression with no future occurrence (a past year) fires its last time.
+                        sqlx::query("DELETE FROM timers WHERE id = ?")
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                let tick = ScheduleTick {
+                    name: name.to_owned(),
+                    due_at,
+                    late: now - due_at > chrono::Duration::minutes(1),
+                };
+                NewEvent {
+                    dedup_key: DedupKey(format!("schedule:{owner}:{name}:{}", to_ms(due_at))),
+                    kind: "schedule",
+                    name: name.to_owned(),
+                    owner: Some(owner.clone()),
+                    payload: serde_json::to_string(&tick).unwrap_or_default(),
+                }
+            }
+            _ => {
+                sqlx::query("DELETE FROM timers WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                let payload: String = row.try_get("payload")?;
+                let fired = TimerFired {
+                    key: TimerKey(key.clone()),
+                    due_at,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                };
+                NewEvent {
+                    // The row id makes a re-set timer with the same key and due time a new firing.
+                    dedup_key: DedupKey(format!("timer:{owner}:{key}:{}:{id}", to_ms(due_at))),
+                    kind: "timer",
+                    name: key.clone(),
+                    owner: Some(owner.clone()),
+                    payload: serde_json::to_string(&fired).unwrap_or_default(),
+                }
+            }
+        };
+        inbox::insert(conn, &event, now).await?;
+    }
+    Ok(fired)
+}
+
+/// Makes sure `owner`'s schedule has its row. An unchanged schedule keeps its due time, so an
+/// occurrence missed while Sentinel was down fires on start (or is skipped, by its policy); a new
+/// or changed one is armed for its next occurrence.
+pub async fn ensure_schedule(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+) -> Result<(), ScheduleError> {
+    let parsed = parse_cron(&schedule.cron).map_err(ScheduleError::Cron)?;
+    let next = next_occurrence(&parsed, schedule.time_zone, now).ok_or(ScheduleError::NoOccurrence)?;
+    let key = format!("{SCHEDULE_PREFIX}{}", schedule.name);
+    let tz = schedule.time_zone.name();
+    let existing = sqlx::query("SELECT due_at, cron, time_zone FROM timers WHERE owner = ? AND key = ?")
+        .bind(owner)
+        .bind(&key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let keep_due = match existing {
+        Some(row) => {
+            let same = row.try_get::<Option<String>, _>("cron")?.as_deref() == Some(schedule.cron.as_str())
+                && row.try_get::<Option<String>, _>("time_zone")?.as_deref() == Some(tz);
+            let due = from_ms(row.try_get("due_at")?);
+            let missed = due <= now;
+            (same && !(missed && schedule.missed == MissedRun::Skip)).then_some(due)
+        }
+        None => None,
+    };
+    sqlx::query(
+        "INSERT INTO timers (owner, key, due_at, payload, cron, time_zone, missed, created_at)
+         VALUES (?, ?, ?, 'null', ?, ?, ?, ?)
+         ON CONFLICT (owner, key) DO UPDATE SET due_at = excluded.due_at, cron = excluded.cron,
+           time_zone = excluded.time_zone, missed = excluded.missed",
+    )
+    .bind(owner)
+    .bind(&key)
+    .bind(to_ms(keep_due.unwrap_or(next)))
+    .bind(&schedule.cron)
+    .bind(tz)
+    .bind(schedule.missed.as_str())
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes schedule rows of `owner` that are no longer declared.
+pub async fn retire_schedules(conn: &mut SqliteConnection, owner: &str, keep: &[String]) -> Result<u64, sqlx::Error> {
+    let keep: Vec<String> = keep.iter().map(|name| format!("{SCHEDULE_PREFIX}{name}")).collect();
+    Ok(sqlx::query(
+        "DELETE FROM timers WHERE owner = ? AND cron IS NOT NULL AND key NOT IN (SELECT value FROM json_each(?))",
+    )
+    .bind(owner)
+    .bind(serde_json::Value::from(keep).to_string())
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// A schedule that cannot be armed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The expression is not valid.
+    #[error("{0}")]
+    Cron(String),
+    /// The expression has no future occurrence.
+    #[error("the cron expression has no future occurrence")]
+    NoOccurrence,
+    /// A statement failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Parses a cron expression, explaining the usual mistakes.
+pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+    cron::Schedule::from_str(expr).map_err(|err| {
+        let fields = expr.split_whitespace().count();
+        if fields == 5 {
+            format!("`{expr}` has five fields; Sentinel's cron expressions start with seconds, e.g. `0 {expr}`")
+        } else {
+            format!("`{expr}` is not a valid cron expression: {err}")
+        }
+    })
+}
+
+/// The first occurrence of `schedule`, read in `tz`, strictly after `after`.
+pub fn next_occurrence(schedule: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    schedule
+        .after(&after.with_timezone(&tz))
+        .next()
+        .map(|t| t.with_timezone(&Utc))
+}

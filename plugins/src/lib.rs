@@ -1,0 +1,13 @@
+//! # sentinel-plugins: what Sentinel does
+//!
+//! Each plugin is a folder with one file per concern. Plugins never name each other: they talk
+//! through domain events (see [`domain`]), and reach chat and GitHub only through [`sentinel_bot::Cx`].
+//!
+//! ## Layout
+//! - [`domain`]: the domain events plugins exchange.
+//! - [`registry`]: builds every plugin from its `[plugins.<name>]` config section.
+
+pub mod domain;
+pub mod registry;
+
+pub use registry::build;

@@ -1,0 +1,26 @@
+//! Building the plugins from configuration.
+
+use std::sync::Arc;
+
+use sentinel_bot::Plugin;
+use sentinel_bot::config::{Config, ConfigError};
+
+/// Every plugin, built from its `[plugins.<name>]` section. Errors name the offending keys.
+pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> {
+    let plugins: Vec<Arc<dyn Plugin>> = Vec::new();
+    let errors: Vec<ConfigError> = config
+        .plugins
+        .keys()
+        .filter(|name| !KNOWN.contains(&name.as_str()))
+        .map(|name| {
+            ConfigError::new(
+                format!("plugins.{name}"),
+                format!("no plugin is named `{name}` (known: {})", KNOWN.join(", ")),
+            )
+        })
+        .collect();
+    if errors.is_empty() { Ok(plugins) } else { Err(errors) }
+}
+
+/// The plugins this build knows.
+pub const KNOWN: &[&str] = &[];

@@ -1,0 +1,259 @@
+//! Command-line interface: `sentinel run | check-config | migrate | demo | dead`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use sentinel_bot::chat::console::{ConsoleSink, read_commands};
+use sentinel_bot::config::{self, Loaded};
+use sentinel_bot::store::{self, inbox, outbox};
+use sentinel_bot::{Bot, BotOptions, SystemClock};
+
+/// Sentinel: security incident response in Slack and Discord, fed by GitHub's security signals.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./sentinel.toml when present, else built-in defaults).
+    #[arg(long, global = true, env = "SENTINEL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the bot (the default): HTTP server, pipeline, chat adapters; Ctrl-C or SIGTERM stops it.
+    Run,
+    /// Check the configuration and print every problem with its key; exits 1 when there are any.
+    CheckConfig,
+    /// Create or upgrade the database, then exit.
+    Migrate,
+    /// Play a scripted scenario through every plugin on a temporary database and a manual clock.
+    Demo,
+    /// List or retry events that a plugin gave up on, and messages that could not be delivered.
+    Dead {
+        #[command(subcommand)]
+        action: DeadCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadCmd {
+    /// List dead events and failed messages.
+    List,
+    /// Give dead events another round of attempts: one event by id, or all.
+    Retry {
+        /// The event id (from `sentinel dead list`); omit with --all.
+        id: Option<i64>,
+        /// Retry every dead event.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Queue failed messages for delivery again: one by id, or all.
+    Resend {
+        /// The message id (from `sentinel dead list`); omit with --all.
+        id: Option<i64>,
+        /// Resend every failed message.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+}
+
+/// Runs the chosen command.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    init_logging();
+    match cli.command.unwrap_or(Cmd::Run) {
+        Cmd::Run => run_bot(cli.config).await,
+        Cmd::CheckConfig => check_config(cli.config),
+        Cmd::Migrate => {
+            let loaded = load(cli.config)?;
+            let url = &loaded.config.database.url;
+            store::open(url, loaded.config.database.busy_timeout.std())
+                .await
+                .with_context(|| format!("cannot open database {url}"))?;
+            println!("database {url} is up to date");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo => crate::demo::run().await,
+        Cmd::Dead { action } => dead(cli.config, action).await,
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SENTINEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr: stdout belongs to the console chat.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn load(path: Option<PathBuf>) -> Result<Loaded> {
+    config::load(path.as_deref(), std::env::vars()).context("invalid configuration")
+}
+
+/// Every problem: plugin sections, then the core checks.
+fn problems(loaded: &Loaded) -> Vec<config::ConfigError> {
+    let mut problems = Vec::new();
+    let mut schedules = Vec::new();
+    match sentinel_plugins::build(&loaded.config) {
+        Ok(plugins) => {
+            for plugin in plugins {
+                for schedule in plugin.schedules() {
+                    schedules.push((format!("plugins.{}.{}", plugin.name(), schedule.name), schedule));
+                }
+            }
+        }
+        Err(errors) => problems.extend(errors),
+    }
+    problems.extend(config::check::check(loaded, &schedules));
+    problems
+}
+
+fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
+    let loaded = match config::load(path.as_deref(), std::env::vars()) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            println!("{err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let problems = problems(&loaded);
+    let source = loaded
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
+    if problems.is_empty() {
+        println!("{source}: configuration is valid");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &problems {
+        println!("{problem}");
+    }
+    println!("{source}: {} problem(s)", problems.len());
+    Ok(ExitCode::FAILURE)
+}
+
+async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
+    let loaded = load(path)?;
+    let problems = problems(&loaded);
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("config: {problem}");
+        }
+        anyhow::bail!(
+            "{} configuration problem(s); `sentinel check-config` lists them",
+            problems.len()
+        );
+    }
+    let config = loaded.config;
+    let plugins = sentinel_plugins::build(&config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let console = config.console_enabled();
+    let grace = config.http.shutdown_grace.std();
+    let clock: sentinel_bot::SharedClock = Arc::new(SystemClock);
+    let bot = Bot::start(BotOptions {
+        config,
+        clock: clock.clone(),
+        plugins,
+        adapters: Vec::new(),
+        console: ConsoleSink::Stdout,
+        serve_http: true,
+        routes: axum_routes(),
+    })
+    .await
+    .context("cannot start")?;
+    if let Some(addr) = bot.local_addr() {
+        eprintln!("sentinel listening on http://{addr} (GET /healthz, GET /metrics)");
+    }
+    if console {
+        let user = std::env::var("SENTINEL_CONSOLE_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "console".into());
+        if let Some(ingest) = bot.ingest() {
+            tokio::spawn(read_commands(ingest, clock, user, bot.shutdown_signal()));
+            eprintln!("console chat: type /sentinel help");
+        }
+    }
+    wait_for_signal().await;
+    eprintln!("shutting down");
+    bot.shutdown(grace).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn axum_routes() -> sentinel_bot::http::Routes {
+    sentinel_bot::http::Routes::new()
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn dead(path: Option<PathBuf>, action: DeadCmd) -> Result<ExitCode> {
+    let loaded = load(path)?;
+    let url = loaded.config.database.url.clone();
+    let pool = store::open(&url, loaded.config.database.busy_timeout.std())
+        .await
+        .with_context(|| format!("cannot open database {url}"))?;
+    let mut conn = pool.acquire().await?;
+    match action {
+        DeadCmd::List => {
+            let events = inbox::dead(&mut conn).await?;
+            let messages = outbox::failed(&mut conn).await?;
+            if events.is_empty() && messages.is_empty() {
+                println!("nothing dead: every event was handled and every message delivered");
+            }
+            for e in &events {
+                println!(
+                    "event {:>6}  {}  plugin {}  {} attempts  {}  {}",
+                    e.event,
+                    e.what,
+                    e.plugin,
+                    e.attempts,
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    e.error
+                );
+            }
+            for m in &messages {
+                println!(
+                    "message {:>6}  {}  {} attempts  {}  “{}”",
+                    m.id, m.destination, m.attempts, m.error, m.text
+                );
+            }
+        }
+        DeadCmd::Retry { id, all } => {
+            anyhow::ensure!(id.is_some() || all, "give an event id or --all");
+            let n = inbox::revive_dead(&mut conn, id.map(sentinel_bot::EventId)).await?;
+            println!("{n} dead handling(s) will be retried by the running bot");
+        }
+        DeadCmd::Resend { id, all } => {
+            anyhow::ensure!(id.is_some() || all, "give a message id or --all");
+            let n = outbox::requeue_failed(&mut conn, id, chrono::Utc::now()).await?;
+            println!("{n} message(s) queued for delivery again");
+        }
+    }
+    drop(conn);
+    pool.close().await;
+    Ok(ExitCode::SUCCESS)
+}
