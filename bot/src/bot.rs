@@ -239,9 +239,12 @@ impl Bot {
         self.shutdown.clone()
     }
 
-    /// Wakes the timer engine (after timers were written outside a plugin, as the benchmarks do).
-    pub fn wake_timers(&self) {
+    /// Wakes every pipeline task, after rows were written outside the pipeline (benchmarks, or
+    /// `sentinel dead retry` run in-process). Out-of-process changes are picked up within 5 s anyway.
+    pub fn wake_all(&self) {
+        self.wakers.dispatcher.wake();
         self.wakers.timers.wake();
+        self.wakers.delivery.wake();
     }
 
     /// Waits until nothing is due: no event to dispatch, no timer to fire, no message to deliver
@@ -304,7 +307,10 @@ impl Bot {
                 tracing::warn!("a worker did not stop in time");
             }
         }
-        self.pool.close().await;
+        // Closing waits for every borrowed connection; a caller still holding one must not hang us.
+        if tokio::time::timeout(grace, self.pool.close()).await.is_err() {
+            tracing::warn!("database connections still in use at shutdown");
+        }
     }
 }
 

@@ -282,3 +282,48 @@ pub fn next_occurrence(schedule: &cron::Schedule, tz: Tz, after: DateTime<Utc>) 
         .next()
         .map(|t| t.with_timezone(&Utc))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("valid time")
+    }
+
+    #[test]
+    fn next_occurrence_follows_local_time_across_dst_changes() {
+        let berlin: Tz = "Europe/Berlin".parse().expect("zone");
+        let daily = parse_cron("0 0 9 * * *").expect("cron");
+        // 09:00 in Berlin is 08:00 UTC in winter (CET) and 07:00 UTC in summer (CEST); clocks
+        // go forward on 2026-03-29.
+        assert_eq!(
+            next_occurrence(&daily, berlin, utc(2026, 3, 28, 8, 0)),
+            Some(utc(2026, 3, 29, 7, 0))
+        );
+        assert_eq!(
+            next_occurrence(&daily, berlin, utc(2026, 3, 27, 9, 0)),
+            Some(utc(2026, 3, 28, 8, 0))
+        );
+        // …and back on 2026-10-25.
+        assert_eq!(
+            next_occurrence(&daily, berlin, utc(2026, 10, 24, 7, 0)),
+            Some(utc(2026, 10, 25, 8, 0))
+        );
+        // 02:30 does not exist on 2026-03-29 in Berlin: that day is skipped, not fired twice or early.
+        let nightly = parse_cron("0 30 2 * * *").expect("cron");
+        assert_eq!(
+            next_occurrence(&nightly, berlin, utc(2026, 3, 28, 2, 0)),
+            Some(utc(2026, 3, 30, 0, 30))
+        );
+    }
+
+    #[test]
+    fn cron_errors_explain_the_seconds_field() {
+        let err = parse_cron("0 9 * * *").expect_err("five fields");
+        assert!(err.contains("start with seconds"), "{err}");
+        assert!(parse_cron("0 0 9 * * Mon-Fri").is_ok());
+    }
+}
