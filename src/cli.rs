@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sentinel_bot::chat::console::{ConsoleSink, read_commands};
 use sentinel_bot::config::{self, Loaded};
+use sentinel_bot::ingress::secret_file;
 use sentinel_bot::store::{self, inbox, outbox};
 use sentinel_bot::{Bot, BotOptions, SystemClock};
 
@@ -32,6 +33,8 @@ enum Cmd {
     Migrate,
     /// Play a scripted scenario through every plugin on a temporary database and a manual clock.
     Demo,
+    /// Sign a GitHub webhook payload with the configured secret and post it to a running Sentinel.
+    Simulate(crate::simulate::Simulate),
     /// List or retry events that a plugin gave up on, and messages that could not be delivered.
     Dead {
         #[command(subcommand)]
@@ -77,6 +80,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo => crate::demo::run().await,
+        Cmd::Simulate(args) => {
+            let loaded = load(cli.config)?;
+            crate::simulate::run(&loaded.config, args).await
+        }
         Cmd::Dead { action } => dead(cli.config, action).await,
     }
 }
@@ -150,7 +157,19 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
             problems.len()
         );
     }
-    let config = loaded.config;
+    let mut config = loaded.config;
+    if config.github.webhook_secret.is_none() {
+        // Never accept unsigned webhooks: without a configured secret, use (or create) a private one.
+        let path = secret_file::path_for(&config.database.url);
+        let (secret, created) = secret_file::load_or_create(&path)
+            .with_context(|| format!("cannot create the webhook secret file {}", path.display()))?;
+        let verb = if created { "generated" } else { "using" };
+        eprintln!(
+            "github.webhook_secret is not set: {verb} the secret in {} (mode 0600); give GitHub the same value",
+            path.display()
+        );
+        config.github.webhook_secret = Some(secret);
+    }
     let plugins = sentinel_plugins::build(&config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let console = config.console_enabled();
     let grace = config.http.shutdown_grace.std();
@@ -185,7 +204,7 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
 }
 
 fn axum_routes() -> sentinel_bot::http::Routes {
-    sentinel_bot::http::Routes::new()
+    sentinel_bot::ingress::github::routes()
 }
 
 async fn wait_for_signal() {

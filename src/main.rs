@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod simulate;
 
 use std::process::ExitCode;
 

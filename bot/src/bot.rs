@@ -202,6 +202,7 @@ impl Bot {
         );
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             });

@@ -16,6 +16,7 @@
 //! - [`pipeline`]: inbox writer, router, dispatcher, timer engine, delivery workers.
 //! - [`chat`]: the adapter seam, console and generic webhook adapters, people and channel routing.
 //! - [`http`]: health, metrics and the server around the ingress routes.
+//! - [`ingress`]: verified inputs: the GitHub webhook endpoint and its generated secret.
 //! - [`builtin`]: `/sentinel help` and `/sentinel status`.
 //! - [`bot`]: assembly and orderly shutdown.
 //! - `harness` (feature `harness`): the chat-level harness used by tests and `sentinel demo`.
@@ -31,6 +32,7 @@ pub mod event;
 pub mod harness;
 pub mod http;
 pub mod ids;
+pub mod ingress;
 pub mod message;
 pub mod metrics;
 pub mod pipeline;

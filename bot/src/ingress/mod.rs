@@ -1,0 +1,4 @@
+//! Ingress: verifying senders and turning their requests into inbox events.
+
+pub mod github;
+pub mod secret_file;

@@ -1,0 +1,184 @@
+//! Starting the real `sentinel` binary on a temporary database and a free port on 127.0.0.1.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sentinel_bot::config::Secret;
+use sentinel_bot::ingress::github::sign;
+
+/// The webhook secret the tests configure.
+pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
+
+/// A running `sentinel run`, killed when dropped so a failing test never leaves it behind.
+pub struct Sentinel {
+    pub child: Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub stderr: mpsc::Receiver<String>,
+    early: std::sync::Mutex<Vec<String>>,
+    pub stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Sentinel {
+    /// Starts the binary with `extra` appended to a config that listens on a free port.
+    pub fn start(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(dir, extra)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Self {
+        let config = dir.path().join("sentinel.toml");
+        let db = dir.path().join("sentinel.db");
+        std::fs::write(&config, format!("{extra}\n")).expect("write config");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+            .args(["--config", config.to_str().expect("utf-8 path"), "run"])
+            .env_remove("SENTINEL_CONFIG")
+            .env("SENTINEL_LOG", "info")
+            // The database and address come from the environment, as the README documents.
+            .env("SENTINEL_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("SENTINEL_LISTEN", "127.0.0.1:0")
+            .env("SENTINEL_CONSOLE_USER", "tester")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sentinel");
+        let (tx, stderr) = mpsc::channel();
+        let err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut out = child.stdout.take().expect("stdout");
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut seen = Vec::new();
+        let base = loop {
+            let line = stderr
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("sentinel did not start; stderr so far:\n{}", seen.join("\n")));
+            if let Some(rest) = line
+                .split("listening on ")
+                .nth(1)
+                .filter(|_| line.starts_with("sentinel"))
+            {
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+            seen.push(line);
+        };
+        Sentinel {
+            child,
+            base,
+            dir,
+            stderr,
+            early: std::sync::Mutex::new(seen),
+            stdout,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("sentinel.db")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("sentinel did not stop within 10 s of SIGTERM");
+    }
+
+    /// Everything written to stderr so far.
+    pub fn drain_stderr(&self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut *self.early.lock().unwrap());
+        lines.extend(self.stderr.try_iter());
+        lines
+    }
+
+    /// Everything printed to stdout (the console chat) so far.
+    pub fn console(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Polls until the console shows `needle` or 10 s pass.
+    pub fn wait_console(&self, needle: &str) -> String {
+        for _ in 0..400 {
+            let text = self.console();
+            if text.contains(needle) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("console never showed {needle:?}; it showed:\n{}", self.console());
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fixture's bytes.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../shared/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Posts a webhook signed with `secret` (None: unsigned).
+pub async fn post_webhook(
+    client: &reqwest::Client,
+    url: &str,
+    event: Option<&str>,
+    delivery: Option<&str>,
+    body: Vec<u8>,
+    secret: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut request = client.post(url).header("content-type", "application/json");
+    if let Some(event) = event {
+        request = request.header("x-github-event", event);
+    }
+    if let Some(delivery) = delivery {
+        request = request.header("x-github-delivery", delivery);
+    }
+    if let Some(secret) = secret {
+        request = request.header("x-hub-signature-256", sign(&Secret::new(secret), &body));
+    }
+    let response = request.body(body).send().await.expect("request");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
