@@ -231,22 +231,28 @@ async fn without_a_configured_secret_the_first_run_generates_a_private_one_and_n
     assert!(!logs.contains(&secret), "the generated secret reached a log line");
 }
 
-#[test]
-fn check_config_lists_every_problem_by_key_and_fails() {
+/// Runs `sentinel check-config` on `text`; returns whether it passed and what it printed.
+fn check_config(text: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[github]\nwebhook_secret = \"short\"\n[slack]\nbot_token = \"xoxb-1\"\n[schedule]\ntime_zone = \"Nowhere/City\"\n",
-    )
-    .unwrap();
+    std::fs::write(&path, text).unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_sentinel"))
         .args(["--config", path.to_str().unwrap(), "check-config"])
         .env_remove("SENTINEL_CONFIG")
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let text = String::from_utf8_lossy(&output.stdout);
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_lists_every_problem_by_key_and_fails() {
+    let (ok, text) = check_config(
+        "[github]\nwebhook_secret = \"short\"\n[slack]\nbot_token = \"xoxb-1\"\n[schedule]\ntime_zone = \"Nowhere/City\"\n",
+    );
+    assert!(!ok);
     for key in [
         "github.webhook_secret:",
         "slack.signing_secret:",
@@ -257,12 +263,7 @@ fn check_config_lists_every_problem_by_key_and_fails() {
     }
     assert!(!text.contains("xoxb-1"), "a secret was printed:\n{text}");
 
-    std::fs::write(&path, "[pipeline]\nmax_attempts = \"three\"\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sentinel"))
-        .args(["--config", path.to_str().unwrap(), "check-config"])
-        .env_remove("SENTINEL_CONFIG")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("pipeline.max_attempts:"));
+    let (ok, text) = check_config("[pipeline]\nmax_attempts = \"three\"\n");
+    assert!(!ok);
+    assert!(text.starts_with("pipeline.max_attempts:"), "{text}");
 }
