@@ -31,6 +31,38 @@ pub async fn run() -> Result<ExitCode> {
     bot.command_as("alice", "/sentinel status").await;
     step("A command nobody owns gets a clear answer");
     bot.command_as("alice", "/deploy now").await;
+
+    step("A responder declares an incident: one message in #security-incidents, kept up to date in place");
+    let declared = bot
+        .command_as("alice", "/incident declare high Deploy token leaked in a CI log")
+        .await;
+    // Alerts above may already have opened incidents, so take the number from the reply.
+    let incident = declared
+        .iter()
+        .find_map(|p| p.message.text.strip_prefix("Declared incident #"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the declaration did not name the incident"))?;
+    bot.advance(chrono::Duration::minutes(4)).await;
+    step("Bob acknowledges it: the message is edited, the thread notes who and when");
+    bot.command_as("bob", &format!("/incident ack {incident}")).await;
+    step("Alice moves it to containment: the guide's containment checklist is posted");
+    bot.advance(chrono::Duration::minutes(6)).await;
+    bot.command_as("alice", &format!("/incident stage {incident} containment"))
+        .await;
+    step("Bob ticks an item off the checklist");
+    bot.advance(chrono::Duration::minutes(5)).await;
+    bot.command_as("bob", &format!("/incident check {incident} 2")).await;
+    step("Alice resolves it with a summary");
+    bot.advance(chrono::Duration::minutes(45)).await;
+    bot.command_as(
+        "alice",
+        &format!("/incident resolve {incident} Revoked the token and scrubbed the CI log"),
+    )
+    .await;
+    step("…and posts the post-mortem: times, SLA, stages, timeline and lessons learned");
+    bot.command_as("alice", &format!("/incident postmortem {incident}"))
+        .await;
     bot.stop().await;
     println!("\ndemo finished");
     Ok(ExitCode::SUCCESS)

@@ -5,9 +5,12 @@
 //!
 //! ## Layout
 //! - [`domain`]: the domain events plugins exchange.
+//! - [`incident_commander`]: `/incident` — run an incident through the response plan, with
+//!   checklists, timeline and post-mortem.
 //! - [`registry`]: builds every plugin from its `[plugins.<name>]` config section.
 
 pub mod domain;
+pub mod incident_commander;
 pub mod registry;
 
 pub use registry::build;

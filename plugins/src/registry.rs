@@ -5,10 +5,12 @@ use std::sync::Arc;
 use sentinel_bot::Plugin;
 use sentinel_bot::config::{Config, ConfigError};
 
+use crate::incident_commander::{IncidentCommander, IncidentConfig};
+
 /// Every plugin, built from its `[plugins.<name>]` section. Errors name the offending keys.
 pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> {
-    let plugins: Vec<Arc<dyn Plugin>> = Vec::new();
-    let errors: Vec<ConfigError> = config
+    let mut plugins: Vec<Arc<dyn Plugin>> = Vec::new();
+    let mut errors: Vec<ConfigError> = config
         .plugins
         .keys()
         .filter(|name| !KNOWN.contains(&name.as_str()))
@@ -19,8 +21,14 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
             )
         })
         .collect();
+
+    match IncidentConfig::from_config(config, IncidentCommander::NAME) {
+        Ok(section) => plugins.push(Arc::new(IncidentCommander::new(section))),
+        Err(problems) => errors.extend(problems),
+    }
+
     if errors.is_empty() { Ok(plugins) } else { Err(errors) }
 }
 
 /// The plugins this build knows.
-pub const KNOWN: &[&str] = &[];
+pub const KNOWN: &[&str] = &[IncidentCommander::NAME];

@@ -1,0 +1,24 @@
+//! The incident commander (`/incident`): one place to run a security incident through the
+//! security guide's response plan — Detection & Analysis → Containment & Mitigation →
+//! Investigation → Recovery → Lessons Learned. Each incident has one message in the incident
+//! channel kept up to date in place, a thread of notes, stage checklists, a timeline and a
+//! post-mortem. Alerts open incidents (or join one) through the alert notifier's domain events;
+//! the SLA escalator's deadlines and breaches show on the message. Roles from config decide who
+//! may do what.
+
+mod auth;
+mod commands;
+mod config;
+mod events;
+mod model;
+mod ops;
+mod plugin;
+mod postmortem;
+mod render;
+mod store;
+
+pub use auth::Role;
+pub use commands::{IncidentCommand, Op};
+pub use config::{Checklists, Grouping, IncidentConfig, Roles};
+pub use model::{IncidentId, IncidentState, Stage};
+pub use plugin::IncidentCommander;
