@@ -148,6 +148,13 @@ impl Bot {
                 shutdown.clone(),
             )),
             tokio::spawn(housekeeping(pool.clone(), shared.clone(), shutdown.clone())),
+            // Always runs: without a token it answers every request at once with an error.
+            tokio::spawn(crate::github::worker::run(
+                pool.clone(),
+                shared.clone(),
+                wakers.clone(),
+                shutdown.clone(),
+            )),
         ];
         for adapter in adapters {
             workers.push(tokio::spawn(delivery::run(
@@ -246,10 +253,12 @@ impl Bot {
         self.wakers.dispatcher.wake();
         self.wakers.timers.wake();
         self.wakers.delivery.wake();
+        self.wakers.github.wake();
     }
 
-    /// Waits until nothing is due: no event to dispatch, no timer to fire, no message to deliver
-    /// (things waiting for a retry time or a future due time don't count). For tests and the demo.
+    /// Waits until nothing is due: no event to dispatch, no timer to fire, no message to deliver, no
+    /// GitHub request to perform (things waiting for a retry time or a future due time don't count).
+    /// For tests and the demo.
     pub async fn settle(&self, limit: Duration) -> Result<(), String> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -259,7 +268,8 @@ impl Bot {
                       + (SELECT COUNT(*) FROM timers WHERE due_at <= ?1)
                       + (SELECT COUNT(*) FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
                            AND o.platform IN (SELECT value FROM json_each(?2))
-                           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.order_key = o.order_key AND e.id < o.id))",
+                           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.order_key = o.order_key AND e.id < o.id))
+                      + (SELECT COUNT(*) FROM github_requests WHERE state = 'pending' AND next_attempt_at <= ?1)",
             )
             .bind(now)
             .bind(self.platforms_json())
@@ -337,7 +347,8 @@ async fn arm_schedules(pool: &SqlitePool, router: &EventRouter, shared: &Shared)
     Ok(())
 }
 
-/// Deletes handled events and delivered messages older than `pipeline.retain`, hourly.
+/// Deletes handled events, delivered messages and answered GitHub requests older than
+/// `pipeline.retain`, hourly.
 async fn housekeeping(pool: SqlitePool, shared: Arc<Shared>, mut shutdown: Shutdown) {
     loop {
         let before = shared.clock.now() - shared.config.pipeline.retain.chrono();
@@ -345,12 +356,18 @@ async fn housekeeping(pool: SqlitePool, shared: Arc<Shared>, mut shutdown: Shutd
             let mut conn = pool.acquire().await?;
             let events = store::inbox::prune(&mut conn, before).await?;
             let messages = store::outbox::prune(&mut conn, before).await?;
-            Ok::<_, sqlx::Error>((events, messages))
+            let github = crate::github::store::prune(&mut conn, before).await?;
+            Ok::<_, sqlx::Error>((events, messages, github))
         }
         .await;
         match result {
-            Ok((events, messages)) if events + messages > 0 => {
-                tracing::info!(events, messages, "pruned old events and messages");
+            Ok((events, messages, github)) if events + messages + github > 0 => {
+                tracing::info!(
+                    events,
+                    messages,
+                    github,
+                    "pruned old events, messages and github requests"
+                );
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(cause = ?err, "pruning failed"),

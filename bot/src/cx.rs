@@ -6,6 +6,7 @@ use sqlx::SqliteConnection;
 
 use crate::chat::Directory;
 use crate::event::{NewEvent, Origin};
+use crate::github::GitHubRequest;
 use crate::ids::{DedupKey, EventId, Platform};
 use crate::message::Message;
 use crate::pipeline::Shared;
@@ -18,6 +19,7 @@ pub(crate) struct Effects {
     pub(crate) timers: bool,
     pub(crate) messages: bool,
     pub(crate) events: bool,
+    pub(crate) github: bool,
 }
 
 /// A plugin's handle on the world while it handles one event. Nothing it does is visible outside
@@ -169,6 +171,17 @@ impl<'a> Cx<'a> {
         };
         inbox::insert(self.conn, &new, now).await?;
         self.effects.events = true;
+        Ok(())
+    }
+
+    /// Asks the core to make a GitHub API call. The request is stored with this transaction (and
+    /// only if it commits); the core's GitHub worker performs it afterwards, never inside a handler,
+    /// and answers with one `github.response` domain event (see [`crate::github::GitHubResponse`])
+    /// whose `requester` is this plugin's name and `correlation` is the request's.
+    pub async fn github(&mut self, request: GitHubRequest) -> Result<(), PluginError> {
+        let now = self.now();
+        crate::github::store::insert(self.conn, self.plugin, &request, now).await?;
+        self.effects.github = true;
         Ok(())
     }
 

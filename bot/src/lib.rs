@@ -17,6 +17,7 @@
 //! - [`chat`]: the adapter seam, console and generic webhook adapters, people and channel routing.
 //! - [`http`]: health, metrics and the server around the ingress routes.
 //! - [`ingress`]: verified inputs: the GitHub webhook endpoint and its generated secret.
+//! - [`github`]: GitHub API requests plugins enqueue, and the worker that performs them.
 //! - [`builtin`]: `/sentinel help` and `/sentinel status`.
 //! - [`bot`]: assembly and orderly shutdown.
 //! - `harness` (feature `harness`): the chat-level harness used by tests and `sentinel demo`.
@@ -28,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod cx;
 pub mod event;
+pub mod github;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;
 pub mod http;

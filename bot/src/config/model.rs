@@ -202,7 +202,23 @@ pub struct GitHubConfig {
     /// API token for automatic checks and tracking issues. Env: `SENTINEL_GITHUB_TOKEN`.
     pub token: Option<Secret>,
     /// API base URL (GitHub Enterprise: `https://ghe.example.com/api/v3`). Env: `SENTINEL_GITHUB_API_URL`.
+    /// HTTPS is verified against the bundled Mozilla root certificates (no system CA store needed); a
+    /// GitHub Enterprise server behind a private CA is not trusted.
     pub api_url: String,
+    /// API calls left in the rate-limit window below which Sentinel stops calling GitHub until the
+    /// window resets (`x-ratelimit-reset`), so other tools sharing the token are never starved.
+    pub rate_limit_reserve: u32,
+    /// How long one API request may take (connect, send and read) before it counts as a failed attempt.
+    pub request_timeout: HumanDuration,
+    /// Attempts at one API request (server errors, timeouts, network failures) before its requester
+    /// is told it failed.
+    pub max_attempts: u32,
+    /// First retry delay after a failed API request; doubles each attempt.
+    pub retry_base: HumanDuration,
+    /// Longest retry delay.
+    pub retry_max: HumanDuration,
+    /// Most pages fetched for one paginated request; the result says so when more existed.
+    pub max_pages: u32,
 }
 
 impl Default for GitHubConfig {
@@ -213,6 +229,12 @@ impl Default for GitHubConfig {
             allowed_repositories: Vec::new(),
             token: None,
             api_url: "https://api.github.com".into(),
+            rate_limit_reserve: 100,
+            request_timeout: HumanDuration::secs(30),
+            max_attempts: 5,
+            retry_base: HumanDuration::secs(1),
+            retry_max: HumanDuration::minutes(5),
+            max_pages: 50,
         }
     }
 }

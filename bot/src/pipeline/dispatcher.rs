@@ -91,6 +91,9 @@ pub async fn dispatch_batch(
     if effects.messages {
         wakers.delivery.wake();
     }
+    if effects.github {
+        wakers.github.wake();
+    }
     Ok(rows.len())
 }
 
@@ -150,6 +153,7 @@ async fn handle_event(
                 effects.timers |= plugin_effects.timers;
                 effects.messages |= plugin_effects.messages;
                 effects.events |= plugin_effects.events;
+                effects.github |= plugin_effects.github;
                 succeeded.push(name);
                 count(shared, name, "ok");
             }

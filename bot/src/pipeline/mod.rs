@@ -61,6 +61,8 @@ pub struct Wakers {
     pub timers: Waker,
     /// The delivery workers: new outbox rows.
     pub delivery: Waker,
+    /// The GitHub worker: new GitHub API requests.
+    pub github: Waker,
 }
 
 /// A shutdown signal every loop selects on.

@@ -1,0 +1,191 @@
+//! The `github_requests` table: API calls plugins asked for, waiting for the GitHub worker.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Row, SqliteConnection};
+
+use super::request::{GitHubRequest, Method};
+use crate::store::{from_ms, to_ms};
+
+/// Enqueues `request` for `requester`, due at once. Returns the row id.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    requester: &str,
+    request: &GitHubRequest,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let body = request
+        .body
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    sqlx::query_scalar(
+        "INSERT INTO github_requests (requester, correlation, method, path, body, paginate, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(requester)
+    .bind(&request.correlation)
+    .bind(request.method.as_str())
+    .bind(&request.path)
+    .bind(body)
+    .bind(request.paginate)
+    .bind(to_ms(now))
+    .bind(to_ms(now))
+    .fetch_one(conn)
+    .await
+}
+
+/// A pending row as the worker reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRequest {
+    /// Row id.
+    pub id: i64,
+    /// The plugin that asked.
+    pub requester: String,
+    /// The request (a body that no longer reads as JSON is dropped, a method unknown to this
+    /// version is `None`: the worker answers such a row with an error).
+    pub request: GitHubRequest,
+    /// The stored method, when this version does not know it.
+    pub unknown_method: Option<String>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Where a paginated request resumes, with what was fetched before.
+    pub progress: Progress,
+}
+
+/// How far a paginated request got before it had to wait (a failure or a rate-limit pause).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    /// The next page to fetch; `None` starts from the request's path.
+    pub cursor: Option<String>,
+    /// Entries of the pages fetched so far.
+    pub items: Vec<Value>,
+    /// Pages fetched so far.
+    pub pages: u32,
+}
+
+/// Pending rows due at `now`, oldest first.
+pub async fn due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<StoredRequest>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, requester, correlation, method, path, body, paginate, attempts, cursor, partial, pages
+         FROM github_requests WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+    )
+    .bind(to_ms(now))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let method: String = row.try_get("method")?;
+            let parsed = Method::parse(&method);
+            let body: Option<String> = row.try_get("body")?;
+            let partial: Option<String> = row.try_get("partial")?;
+            Ok(StoredRequest {
+                id: row.try_get("id")?,
+                requester: row.try_get("requester")?,
+                request: GitHubRequest {
+                    correlation: row.try_get("correlation")?,
+                    method: parsed.unwrap_or(Method::Get),
+                    path: row.try_get("path")?,
+                    body: body.and_then(|b| serde_json::from_str(&b).ok()),
+                    paginate: row.try_get("paginate")?,
+                },
+                unknown_method: parsed.is_none().then_some(method),
+                attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                progress: Progress {
+                    cursor: row.try_get("cursor")?,
+                    // Saved by this worker as a JSON array; anything else restarts the listing.
+                    items: partial.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
+                    pages: u32::try_from(row.try_get::<i64, _>("pages")?).unwrap_or(0),
+                },
+            })
+        })
+        .collect()
+}
+
+/// When the next pending row is due.
+pub async fn next_due_at(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let at: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM github_requests WHERE state = 'pending'")
+            .fetch_one(conn)
+            .await?;
+    Ok(at.map(from_ms))
+}
+
+/// Holds every pending row until at least `until` (the rate-limit window resets then).
+pub async fn hold_all_until(conn: &mut SqliteConnection, until: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE github_requests SET next_attempt_at = ?1 WHERE state = 'pending' AND next_attempt_at < ?1")
+            .bind(to_ms(until))
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Saves how far a paginated request got, so it resumes there.
+pub async fn save_progress(conn: &mut SqliteConnection, id: i64, progress: &Progress) -> Result<(), sqlx::Error> {
+    let partial = serde_json::to_string(&progress.items).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    sqlx::query("UPDATE github_requests SET cursor = ?, partial = ?, pages = ? WHERE id = ?")
+        .bind(progress.cursor.as_deref())
+        .bind(progress.cursor.as_ref().map(|_| partial))
+        .bind(i64::from(progress.pages))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again.
+pub async fn mark_retry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    next_attempt_at: DateTime<Utc>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE github_requests SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
+        .bind(to_ms(next_attempt_at))
+        .bind(error)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a row answered (call in the transaction that stores the answer). Returns false when it was
+/// no longer pending.
+pub async fn mark_done(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE github_requests SET state = 'done', done_at = ?, last_error = COALESCE(?, last_error),
+           cursor = NULL, partial = NULL
+         WHERE id = ? AND state = 'pending'",
+    )
+    .bind(to_ms(now))
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
+/// Deletes answered rows older than `before`.
+pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM github_requests WHERE state = 'done' AND done_at < ?")
+            .bind(to_ms(before))
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}

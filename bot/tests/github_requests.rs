@@ -1,0 +1,536 @@
+//! GitHub API requests through the core worker, against a fake GitHub API on 127.0.0.1: pagination,
+//! the rate-limit reserve, retries of server errors, refusals, no token, and the token staying secret.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::Duration;
+use sentinel_bot::github::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse, NO_TOKEN};
+use sentinel_bot::harness::{TestBot, test_start};
+use sentinel_bot::{CommandSpec, Cx, Event, Plugin, PluginError, Subscriptions};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "ghp_test";
+
+/// One scripted answer.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    body: Value,
+    headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    fn new(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
+/// A request the fake received.
+#[derive(Clone, Debug)]
+struct Received {
+    method: String,
+    target: String,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    body: String,
+}
+
+/// A GitHub API that answers from a script (then `200 {}` with a full rate limit) and records
+/// every request, Authorization header included.
+#[derive(Clone, Default)]
+struct FakeGitHub {
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl FakeGitHub {
+    async fn start() -> (Self, String) {
+        let fake = FakeGitHub::default();
+        let app = axum::Router::new().fallback(answer).with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (fake, url)
+    }
+
+    fn push(&self, reply: Reply) {
+        self.script.lock().unwrap().push_back(reply);
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn answer(
+    State(fake): State<FakeGitHub>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    fake.received.lock().unwrap().push(Received {
+        method: method.to_string(),
+        target: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        body,
+    });
+    let reply = fake
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| Reply::new(200, json!({})).header("x-ratelimit-remaining", "4999"));
+    let mut response = (StatusCode::from_u16(reply.status).unwrap(), axum::Json(reply.body)).into_response();
+    for (name, value) in reply.headers {
+        response.headers_mut().append(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    response
+}
+
+/// `/gh get|list|post <correlation> <path> [json body]` enqueues a request; every `github.response`
+/// for this plugin is recorded.
+struct Asker {
+    seen: Arc<Mutex<Vec<Value>>>,
+}
+
+#[async_trait]
+impl Plugin for Asker {
+    fn name(&self) -> &'static str {
+        "asker"
+    }
+
+    fn commands(&self) -> Vec<CommandSpec> {
+        vec![CommandSpec {
+            name: "gh".into(),
+            description: "asks GitHub".into(),
+            subcommands: Vec::new(),
+        }]
+    }
+
+    fn subscriptions(&self) -> Subscriptions {
+        Subscriptions {
+            domain: vec![GITHUB_RESPONSE.into()],
+            ..Subscriptions::default()
+        }
+    }
+
+    async fn handle(&self, cx: &mut Cx<'_>, event: &Event) -> Result<(), PluginError> {
+        match event {
+            Event::Command(command) => {
+                let mut words = command.args.splitn(4, ' ');
+                let (verb, correlation, path) = (
+                    words.next().unwrap_or_default(),
+                    words.next().unwrap_or_default(),
+                    words.next().unwrap_or_default(),
+                );
+                let body: Value = words
+                    .next()
+                    .map(|b| serde_json::from_str(b).unwrap())
+                    .unwrap_or(Value::Null);
+                let request = match verb {
+                    "get" => GitHubRequest::get(correlation, path),
+                    "list" => GitHubRequest::list(correlation, path),
+                    "post" => GitHubRequest::post(correlation, path, body),
+                    other => panic!("unknown verb {other}"),
+                };
+                cx.github(request).await
+            }
+            Event::Domain(domain) if domain.kind == GITHUB_RESPONSE => {
+                // Only this plugin's responses: `for_plugin` filters by requester.
+                if GitHubResponse::for_plugin(event, self.name()).is_some() {
+                    self.seen.lock().unwrap().push(domain.payload.clone());
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn start(config: &str) -> (TestBot, Arc<Mutex<Vec<Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let for_plugin = seen.clone();
+    let bot = TestBot::start(config, move || {
+        vec![Arc::new(Asker {
+            seen: for_plugin.clone(),
+        }) as Arc<dyn Plugin>]
+    })
+    .await
+    .expect("start");
+    (bot, seen)
+}
+
+fn config(url: &str) -> String {
+    format!("[github]\ntoken = \"{TOKEN}\"\napi_url = \"{url}\"\n")
+}
+
+fn responses(seen: &Arc<Mutex<Vec<Value>>>) -> Vec<Value> {
+    seen.lock().unwrap().clone()
+}
+
+fn unix(offset: Duration) -> String {
+    (test_start() + offset).timestamp().to_string()
+}
+
+#[tokio::test]
+async fn a_paginated_listing_follows_next_links_and_concatenates_three_pages() {
+    let (fake, url) = FakeGitHub::start().await;
+    // GitHub's next links are absolute and may name another path for the same listing.
+    let alerts = format!("{url}/repositories/9/dependabot/alerts?per_page=2");
+    fake.push(
+        Reply::new(200, json!([{"number": 1}, {"number": 2}]))
+            .header(
+                "link",
+                format!(r#"<{alerts}&page=2>; rel="next", <{alerts}&page=3>; rel="last""#),
+            )
+            .header("x-ratelimit-remaining", "4990"),
+    );
+    fake.push(
+        Reply::new(200, json!([{"number": 3}, {"number": 4}]))
+            .header(
+                "link",
+                format!(r#"<{alerts}&page=1>; rel="prev", <{alerts}&page=3>; rel="next""#),
+            )
+            .header("x-ratelimit-remaining", "4989"),
+    );
+    fake.push(
+        Reply::new(200, json!([{"number": 5}]))
+            .header("link", format!(r#"<{alerts}&page=2>; rel="prev""#))
+            .header("x-ratelimit-remaining", "4988")
+            .header("x-ratelimit-reset", unix(Duration::minutes(30))),
+    );
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh list audit:1 /repos/acme/app/dependabot/alerts?state=open&per_page=2")
+        .await;
+
+    let targets: Vec<String> = fake.received().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        [
+            "/repos/acme/app/dependabot/alerts?state=open&per_page=2",
+            "/repositories/9/dependabot/alerts?per_page=2&page=2",
+            "/repositories/9/dependabot/alerts?per_page=2&page=3",
+        ]
+    );
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let response = &got[0];
+    assert_eq!(response["requester"], "asker");
+    assert_eq!(response["correlation"], "audit:1");
+    assert_eq!(response["ok"], true);
+    assert_eq!(response["status"], 200);
+    assert_eq!(response["error"], Value::Null);
+    assert_eq!(
+        response["items"],
+        json!([{"number": 1}, {"number": 2}, {"number": 3}, {"number": 4}, {"number": 5}])
+    );
+    assert_eq!(response["body"], Value::Null);
+    assert_eq!(
+        response["rate_limit"],
+        json!({"remaining": 4988, "reset": "2026-03-02T09:30:00Z"}),
+        "the last page's rate limit"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_listing_paused_by_the_rate_limit_or_a_server_error_resumes_at_the_page_it_reached() {
+    let (fake, url) = FakeGitHub::start().await;
+    fake.push(
+        Reply::new(200, json!(["a", "b"]))
+            .header("link", format!(r#"<{url}/list?page=2>; rel="next""#))
+            .header("x-ratelimit-remaining", "10")
+            .header("x-ratelimit-reset", unix(Duration::seconds(60))),
+    );
+    fake.push(Reply::new(502, json!({"message": "Server Error"})));
+    fake.push(Reply::new(200, json!(["c"])).header("x-ratelimit-remaining", "4999"));
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh list paged /list").await;
+    assert_eq!(fake.received().len(), 1, "page 2 waits for the reset");
+    bot.advance(Duration::seconds(60)).await;
+    assert_eq!(fake.received().len(), 2, "page 2 asked for, and failed");
+    assert!(responses(&seen).is_empty());
+    bot.advance(Duration::seconds(1)).await;
+    let targets: Vec<String> = fake.received().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        ["/list", "/list?page=2", "/list?page=2"],
+        "page 1 is not fetched again"
+    );
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["ok"], true);
+    assert_eq!(got[0]["items"], json!(["a", "b", "c"]));
+    assert_eq!(got[0]["rate_limit"]["remaining"], 4999);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_listing_longer_than_max_pages_is_truncated_and_says_so() {
+    let (fake, url) = FakeGitHub::start().await;
+    for page in 1..=3 {
+        fake.push(Reply::new(200, json!([page])).header("link", format!(r#"<{url}/x?page={}>; rel="next""#, page + 1)));
+    }
+    let (mut bot, seen) = start(&format!("{}max_pages = 2\n", config(&url))).await;
+    bot.command("/gh list long /x").await;
+    assert_eq!(fake.received().len(), 2);
+    let got = responses(&seen);
+    assert_eq!(got[0]["ok"], true);
+    assert_eq!(got[0]["items"], json!([1, 2]));
+    assert_eq!(
+        got[0]["error"],
+        "truncated: stopped after 2 pages (github.max_pages); more results exist"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn below_the_rate_limit_reserve_the_next_request_waits_until_the_window_resets() {
+    let (fake, url) = FakeGitHub::start().await;
+    fake.push(
+        Reply::new(200, json!({"login": "sentinel-bot"}))
+            .header("x-ratelimit-remaining", "50")
+            .header("x-ratelimit-reset", unix(Duration::seconds(60))),
+    );
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh get first /user").await;
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["body"], json!({"login": "sentinel-bot"}));
+    assert_eq!(
+        got[0]["rate_limit"],
+        json!({"remaining": 50, "reset": "2026-03-02T09:01:00Z"})
+    );
+
+    // 50 left is below the default reserve of 100: nothing more until 09:01:00.
+    bot.command("/gh get second /repos/acme/app").await;
+    assert_eq!(fake.received().len(), 1, "held back by the reserve");
+    bot.advance(Duration::seconds(59)).await;
+    assert_eq!(fake.received().len(), 1, "still before the reset");
+    assert_eq!(responses(&seen).len(), 1);
+
+    bot.advance(Duration::seconds(1)).await;
+    let received = fake.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].target, "/repos/acme/app");
+    let got = responses(&seen);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1]["correlation"], "second");
+    assert_eq!(got[1]["ok"], true);
+    assert_eq!(got[1]["rate_limit"]["remaining"], 4999);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn two_bad_gateways_then_success_give_one_ok_response_after_backoff() {
+    let (fake, url) = FakeGitHub::start().await;
+    fake.push(Reply::new(502, json!({"message": "Server Error"})));
+    fake.push(Reply::new(502, json!({"message": "Server Error"})));
+    fake.push(Reply::new(200, json!({"full_name": "acme/app"})));
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh get repo /repos/acme/app").await;
+    assert_eq!(fake.received().len(), 1);
+    assert!(responses(&seen).is_empty(), "a 502 is retried, not answered");
+
+    // Backoff: 1 s after the first failure, 2 s after the second.
+    bot.advance(Duration::milliseconds(900)).await;
+    assert_eq!(fake.received().len(), 1, "no retry before the backoff");
+    bot.advance(Duration::milliseconds(100)).await;
+    assert_eq!(fake.received().len(), 2);
+    bot.advance(Duration::seconds(1)).await;
+    assert_eq!(fake.received().len(), 2, "second backoff is 2 s");
+    bot.advance(Duration::seconds(1)).await;
+    assert_eq!(fake.received().len(), 3);
+
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["ok"], true);
+    assert_eq!(got[0]["status"], 200);
+    assert_eq!(got[0]["body"], json!({"full_name": "acme/app"}));
+    bot.advance(Duration::hours(1)).await;
+    assert_eq!(fake.received().len(), 3);
+    assert_eq!(responses(&seen).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn server_errors_past_max_attempts_give_a_failed_response() {
+    let (fake, url) = FakeGitHub::start().await;
+    for _ in 0..3 {
+        fake.push(Reply::new(503, json!({"message": "Unavailable"})));
+    }
+    let (mut bot, seen) = start(&format!("{}max_attempts = 3\n", config(&url))).await;
+    bot.command("/gh get repo /repos/acme/app").await;
+    bot.advance(Duration::seconds(1)).await;
+    bot.advance(Duration::seconds(2)).await;
+    assert_eq!(fake.received().len(), 3);
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["ok"], false);
+    assert_eq!(got[0]["status"], 503);
+    assert_eq!(
+        got[0]["error"],
+        "gave up after 3 attempts: GitHub answered 503 Service Unavailable: Unavailable"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_403_is_answered_at_once_with_githubs_message_and_not_retried() {
+    let (fake, url) = FakeGitHub::start().await;
+    fake.push(
+        Reply::new(
+            403,
+            json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest"}),
+        )
+        .header("x-ratelimit-remaining", "4000")
+        .header("github-authentication-token-expiration", "2026-04-01 12:00:00 UTC"),
+    );
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh get alerts /repos/acme/app/code-scanning/alerts").await;
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["ok"], false);
+    assert_eq!(got[0]["status"], 403);
+    assert_eq!(
+        got[0]["error"],
+        "GitHub answered 403 Forbidden: Resource not accessible by integration"
+    );
+    assert_eq!(got[0]["body"]["message"], "Resource not accessible by integration");
+    assert_eq!(got[0]["token_expiration"], "2026-04-01T12:00:00Z");
+    bot.advance(Duration::hours(2)).await;
+    assert_eq!(fake.received().len(), 1, "a refusal is not retried");
+    assert_eq!(responses(&seen).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_403_with_no_calls_left_is_a_rate_limit_and_is_retried_after_the_reset() {
+    let (fake, url) = FakeGitHub::start().await;
+    fake.push(
+        Reply::new(
+            403,
+            json!({"message": "API rate limit exceeded for installation ID 1."}),
+        )
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", unix(Duration::minutes(10))),
+    );
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh get user /user").await;
+    bot.advance(Duration::minutes(9)).await;
+    assert_eq!(fake.received().len(), 1);
+    assert!(responses(&seen).is_empty());
+    bot.advance(Duration::minutes(1)).await;
+    assert_eq!(fake.received().len(), 2);
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["ok"], true);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_token_every_request_is_answered_at_once_with_an_error() {
+    let (fake, url) = FakeGitHub::start().await;
+    let (mut bot, seen) = start(&format!("[github]\napi_url = \"{url}\"\n")).await;
+    bot.command("/gh get user /user").await;
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["ok"], false);
+    assert_eq!(got[0]["status"], Value::Null);
+    assert_eq!(got[0]["error"], NO_TOKEN);
+    assert_eq!(
+        got[0]["error"],
+        "no GitHub token configured (set SENTINEL_GITHUB_TOKEN)"
+    );
+    assert!(fake.received().is_empty(), "nothing was sent");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_relative_is_refused_without_a_request() {
+    let (fake, url) = FakeGitHub::start().await;
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command("/gh get bad https://evil.example/steal").await;
+    let got = responses(&seen);
+    assert_eq!(got[0]["ok"], false);
+    assert_eq!(
+        got[0]["error"],
+        "the path `https://evil.example/steal` must start with a single `/` (it is relative to github.api_url)"
+    );
+    assert!(fake.received().is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_token_goes_in_the_authorization_header_and_nowhere_else() {
+    let (fake, url) = FakeGitHub::start().await;
+    fake.push(
+        Reply::new(201, json!({"number": 12, "title": "Triage CVE-2026-1"}))
+            .header("x-oauth-scopes", "repo, read:org")
+            .header("x-ratelimit-remaining", "4321"),
+    );
+    fake.push(Reply::new(200, json!([{"id": 1}])).header("link", format!(r#"<{url}/next?page=2>; rel="next""#)));
+    fake.push(Reply::new(200, json!([{"id": 2}])));
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command(r#"/gh post issue /repos/acme/app/issues {"title":"Triage CVE-2026-1"}"#)
+        .await;
+    bot.command("/gh list pages /repos/acme/app/issues").await;
+
+    let received = fake.received();
+    assert_eq!(received.len(), 3);
+    for request in &received {
+        assert_eq!(request.authorization.as_deref(), Some("Bearer ghp_test"), "{request:?}");
+    }
+    assert_eq!(received[0].method, "POST");
+    assert_eq!(received[0].content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&received[0].body).unwrap(),
+        json!({"title": "Triage CVE-2026-1"})
+    );
+
+    let got = responses(&seen);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["status"], 201);
+    assert_eq!(got[0]["ok"], true);
+    assert_eq!(got[0]["oauth_scopes"], "repo, read:org");
+    assert_eq!(got[0]["body"]["number"], 12);
+    for response in &got {
+        assert!(!response.to_string().contains(TOKEN), "{response}");
+    }
+
+    // Nor is it stored: the request rows, the inbox and every log of the database are free of it.
+    bot.settle().await.unwrap();
+    let db = bot.database().to_path_buf();
+    bot.stop().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                "{path} holds the token"
+            );
+        }
+    }
+}
