@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
+use sentinel_bot::NewEvent;
 use sentinel_bot::harness::TestBot;
 
 /// The demo's configuration: defaults, with people and groups so mentions resolve.
@@ -31,6 +32,40 @@ pub async fn run() -> Result<ExitCode> {
     bot.command_as("alice", "/sentinel status").await;
     step("A command nobody owns gets a clear answer");
     bot.command_as("alice", "/deploy now").await;
+
+    step("GitHub reports a Dependabot alert: it is posted once, with what to do and buttons to act");
+    let created = include_str!("../../shared/fixtures/github/dependabot_alert.created.json");
+    bot.push(NewEvent::github(
+        "dependabot_alert",
+        "demo-dependabot-1",
+        created.to_owned(),
+    ))
+    .await;
+    step("GitHub redelivers the same webhook under a new delivery id: nothing is posted twice");
+    bot.push(NewEvent::github(
+        "dependabot_alert",
+        "demo-dependabot-1-redelivered",
+        created.to_owned(),
+    ))
+    .await;
+    step("GitHub reports another alert that was fixed before Sentinel heard of it: posted as fixed, no buttons");
+    let fixed = include_str!("../../shared/fixtures/github/dependabot_alert.fixed.json");
+    bot.push(NewEvent::github(
+        "dependabot_alert",
+        "demo-dependabot-2",
+        fixed.to_owned(),
+    ))
+    .await;
+    step("The first alert is fixed: its message is edited in place and the fix noted in its thread");
+    let mut fixing: serde_json::Value = serde_json::from_str(created).context("the demo fixture is JSON")?;
+    fixing["action"] = "fixed".into();
+    fixing["alert"]["state"] = "fixed".into();
+    bot.push(NewEvent::github(
+        "dependabot_alert",
+        "demo-dependabot-3",
+        fixing.to_string(),
+    ))
+    .await;
 
     step("A responder declares an incident: one message in #security-incidents, kept up to date in place");
     let declared = bot

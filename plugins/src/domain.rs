@@ -1,5 +1,39 @@
 //! Domain events: the facts plugins announce to each other, by name. A plugin emits them with
 //! `cx.emit(kind, payload)` and subscribes with `Subscriptions::domain`.
+//!
+//! ## Alerts (emitted by the alert notifier)
+//!
+//! `alert` below is an alert as JSON ([`crate::alert_notifier::Alert`]): `key`, `source`,
+//! `repository`, `number`, `severity`, `state`, `title`, `summary`, `package`, `ecosystem`,
+//! `vulnerable_range`, `patched_version`, `manifest`, `cve`, `ghsa`, `cvss`, `rule`, `tool`,
+//! `location`, `branch`, `secret_type`, `publicly_leaked`, `validity`, `url`, `created_at`.
+//! `grouping_key` is `<repository>:<ghsa, else cve, else rule, else alert key>` (just the id for an
+//! alert without a repository): alerts sharing it are one problem and belong in one incident.
+//!
+//! - [`ALERT_RAISED`] `alert.raised` — Sentinel saw an alert for the first time. Payload: the alert
+//!   itself (not wrapped).
+//! - [`ALERT_INCIDENT_REQUESTED`] `alert.incident_requested` — an alert wants an incident: it was
+//!   raised or reopened at or above `incident_severity`, an open alert rose to it, or someone
+//!   pressed "Open incident". Payload: `{ alert, grouping_key }`, plus `requested_by` (the clicker's
+//!   `[people]` key or display name) when a person asked.
+//! - [`ALERT_CLOSED`] `alert.closed` — an open alert was fixed, dismissed, resolved or withdrawn
+//!   (only with `resolve_incidents = true`). Payload: `{ alert, action, actor, grouping_key }`,
+//!   where `action` is GitHub's (`fixed`, `dismissed`, …) and `actor` its GitHub login or null.
+//! - [`ALERT_REOPENED`] `alert.reopened` — a closed alert is open again. Payload:
+//!   `{ alert, action, actor, grouping_key }`.
+//! - [`ALERT_ACKNOWLEDGED`] `alert.acknowledged` — someone pressed "Acknowledge" (once per person
+//!   while the alert stays in the same state). Payload: `{ alert, by, grouping_key }`.
+
+/// Sentinel saw an alert for the first time.
+pub const ALERT_RAISED: &str = "alert.raised";
+/// An alert wants an incident.
+pub const ALERT_INCIDENT_REQUESTED: &str = "alert.incident_requested";
+/// An open alert was closed on GitHub.
+pub const ALERT_CLOSED: &str = "alert.closed";
+/// A closed alert is open again.
+pub const ALERT_REOPENED: &str = "alert.reopened";
+/// Someone acknowledged an alert in chat.
+pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
 
 // ## Incidents (emitted by the incident commander). Times are RFC 3339 UTC strings; `by` is a
 // `[people]` key or display name (`sentinel` when Sentinel decided, `github` when an alert closure

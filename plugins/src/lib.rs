@@ -4,11 +4,13 @@
 //! through domain events (see [`domain`]), and reach chat and GitHub only through [`sentinel_bot::Cx`].
 //!
 //! ## Layout
+//! - [`alert_notifier`]: GitHub security alerts to chat, one message per alert kept up to date.
 //! - [`domain`]: the domain events plugins exchange.
 //! - [`incident_commander`]: `/incident` — run an incident through the response plan, with
 //!   checklists, timeline and post-mortem.
 //! - [`registry`]: builds every plugin from its `[plugins.<name>]` config section.
 
+pub mod alert_notifier;
 pub mod domain;
 pub mod incident_commander;
 pub mod registry;

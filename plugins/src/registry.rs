@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sentinel_bot::Plugin;
 use sentinel_bot::config::{Config, ConfigError};
 
+use crate::alert_notifier::{self, AlertNotifier, AlertNotifierConfig};
 use crate::incident_commander::{IncidentCommander, IncidentConfig};
 
 /// Every plugin, built from its `[plugins.<name>]` section. Errors name the offending keys.
@@ -22,6 +23,11 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
         })
         .collect();
 
+    match AlertNotifierConfig::from_config(config) {
+        Ok(section) => plugins.push(Arc::new(AlertNotifier::new(section))),
+        Err(problems) => errors.extend(problems),
+    }
+
     match IncidentConfig::from_config(config, IncidentCommander::NAME) {
         Ok(section) => plugins.push(Arc::new(IncidentCommander::new(section))),
         Err(problems) => errors.extend(problems),
@@ -31,4 +37,4 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
 }
 
 /// The plugins this build knows.
-pub const KNOWN: &[&str] = &[IncidentCommander::NAME];
+pub const KNOWN: &[&str] = &[alert_notifier::NAME, IncidentCommander::NAME];

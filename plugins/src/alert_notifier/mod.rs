@@ -1,0 +1,23 @@
+//! Alert notifier: turns GitHub security webhooks (Dependabot, code scanning, secret scanning,
+//! advisories, legacy vulnerability alerts and failed security workflows) into one message per
+//! alert in the routed channels, edited in place as the alert changes with a note in its thread for
+//! each change, and announces `alert.*` domain events (see [`crate::domain`]) so incidents can be
+//! opened and resolved.
+
+mod config;
+mod normalize;
+mod payload;
+mod plugin;
+mod render;
+mod route;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{AlertNotifierConfig, Route};
+pub use normalize::{
+    Alert, AlertChange, AlertSource, AlertState, EVENTS, NormalizeError, SeverityMapping, WorkflowFilter, normalize,
+};
+pub use plugin::{AlertNotifier, NAME, grouping_key};
+pub use render::{ACK, INCIDENT};

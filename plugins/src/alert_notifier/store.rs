@@ -1,0 +1,154 @@
+//! The `alerts` and `alert_changes` tables (`migrations/0002_alerts.sql`). Every query runs on the
+//! dispatcher's transaction, so an alert's row, its change log and the messages about it commit
+//! together.
+
+use chrono::{DateTime, Utc};
+use sentinel_bot::PluginError;
+use sentinel_bot::store::to_ms;
+use sqlx::{Row, SqliteConnection};
+
+use super::normalize::{Alert, AlertState};
+use super::route::Destination;
+
+/// An alert as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    /// The alert as last seen.
+    pub alert: Alert,
+    /// Where its message was posted.
+    pub posted: Vec<Destination>,
+}
+
+/// The alert with `key`, when Sentinel has seen it.
+pub async fn find(conn: &mut SqliteConnection, key: &str) -> Result<Option<StoredAlert>, PluginError> {
+    let row = sqlx::query("SELECT data, posted FROM alerts WHERE key = ?")
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(StoredAlert {
+        alert: serde_json::from_str(row.try_get("data")?)?,
+        posted: serde_json::from_str(row.try_get("posted")?)?,
+    }))
+}
+
+/// Stores a newly seen alert and where it was posted.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    alert: &Alert,
+    posted: &[Destination],
+    now: DateTime<Utc>,
+) -> Result<(), PluginError> {
+    let closed_at = alert.state.is_closed().then_some(to_ms(now));
+    sqlx::query(
+        "INSERT INTO alerts (key, source, repository, number, severity, state, title, data, posted,
+                             first_seen_at, updated_at, closed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&alert.key)
+    .bind(alert.source.as_str())
+    .bind(&alert.repository)
+    .bind(number(alert))
+    .bind(alert.severity.as_str())
+    .bind(alert.state.as_str())
+    .bind(&alert.title)
+    .bind(serde_json::to_string(alert)?)
+    .bind(serde_json::to_string(posted)?)
+    .bind(to_ms(now))
+    .bind(to_ms(now))
+    .bind(closed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a stored alert's data and where it is posted. `closed_at` keeps the first moment of
+/// the current closure and is cleared when the alert reopens.
+pub async fn update(
+    conn: &mut SqliteConnection,
+    alert: &Alert,
+    posted: &[Destination],
+    now: DateTime<Utc>,
+) -> Result<(), PluginError> {
+    sqlx::query(
+        "UPDATE alerts SET severity = ?, state = ?, title = ?, data = ?, posted = ?, updated_at = ?,
+                closed_at = CASE WHEN ? THEN COALESCE(closed_at, ?) ELSE NULL END
+         WHERE key = ?",
+    )
+    .bind(alert.severity.as_str())
+    .bind(alert.state.as_str())
+    .bind(&alert.title)
+    .bind(serde_json::to_string(alert)?)
+    .bind(serde_json::to_string(posted)?)
+    .bind(to_ms(now))
+    .bind(alert.state.is_closed())
+    .bind(to_ms(now))
+    .bind(&alert.key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// SQLite integers are signed; no GitHub alert or run number comes near the limit.
+fn number(alert: &Alert) -> Option<i64> {
+    alert.number.and_then(|n| i64::try_from(n).ok())
+}
+
+/// One change to record in an alert's log.
+#[derive(Debug, Clone, Copy)]
+pub struct NewChange<'a> {
+    /// The alert's key; the alert must already be stored.
+    pub alert_key: &'a str,
+    /// GitHub's action, or `acknowledged` / `incident_requested` for a button.
+    pub action: &'a str,
+    /// The alert's state after the change.
+    pub state: AlertState,
+    /// Who made it.
+    pub actor: Option<&'a str>,
+    /// The line posted in the alert's thread.
+    pub note: &'a str,
+}
+
+/// Records `change` unless the same change (same action, state and note) was already recorded
+/// while the alert was in this state. Returns whether it is new, i.e. whether to post about it.
+///
+/// "While in this state" tells a redelivery from a repeat: the same dismissal delivered twice is
+/// one change, but dismissing, reopening and dismissing again with the same reason is two. The
+/// number of changes recorded in other states grows exactly when the alert has left this state
+/// and come back, so it is part of the dedup key.
+pub async fn record_change(
+    conn: &mut SqliteConnection,
+    change: NewChange<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, PluginError> {
+    let elsewhere: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_changes WHERE alert_key = ? AND state <> ?")
+        .bind(change.alert_key)
+        .bind(change.state.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    // The unit separator cannot occur in keys or GitHub's action names, so fields cannot run together.
+    let dedup = [
+        change.alert_key,
+        change.action,
+        change.state.as_str(),
+        change.note,
+        &elsewhere.to_string(),
+    ]
+    .join("\u{1f}");
+    let inserted = sqlx::query(
+        "INSERT INTO alert_changes (alert_key, action, state, actor, note, at, dedup)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dedup) DO NOTHING",
+    )
+    .bind(change.alert_key)
+    .bind(change.action)
+    .bind(change.state.as_str())
+    .bind(change.actor)
+    .bind(change.note)
+    .bind(to_ms(now))
+    .bind(dedup)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
