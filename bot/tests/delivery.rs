@@ -1,6 +1,8 @@
 //! Outbox delivery over real HTTP on 127.0.0.1: retries with backoff, `Retry-After`, exactly one
 //! delivered message, and in-place updates that reach the original message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -14,9 +16,12 @@ use sentinel_bot::store::outbox;
 use sentinel_bot::{Cx, Event, Message, Plugin, PluginError};
 
 /// A chat endpoint that answers from a script (then 200 with an id) and records every request.
+/// Scripted answers: status and an optional `Retry-After`.
+type Script = Arc<Mutex<VecDeque<(u16, Option<&'static str>)>>>;
+
 #[derive(Clone, Default)]
 struct Sink {
-    script: Arc<Mutex<VecDeque<(u16, Option<&'static str>)>>>,
+    script: Script,
     requests: Arc<Mutex<Vec<(String, serde_json::Value, u16)>>>,
 }
 

@@ -1,6 +1,8 @@
 //! The event pipeline end to end on a real SQLite file: dedup, transactional handling, retries,
 //! dead events, and timers that fire exactly once across restarts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
