@@ -1091,3 +1091,26 @@ Revoked the token and rotated every credential
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_global_advisory_without_a_repository_still_opens_an_incident() {
+    let mut bot = start("").await;
+    let mut advisory = alert(
+        "security_advisory:GHSA-abcd-1234-wxyz",
+        0,
+        "critical",
+        "GHSA-abcd-1234-wxyz",
+    );
+    advisory["repository"] = Value::Null;
+    advisory["number"] = Value::Null;
+    bot.push(domain_event(
+        1,
+        "alert.incident_requested",
+        json!({ "alert": advisory, "grouping_key": "g" }),
+    ))
+    .await;
+    assert_eq!(count(&bot, "SELECT COUNT(*) FROM incidents").await, 1);
+    let opened = emitted(&bot, "incident.opened").await;
+    assert_eq!(opened[0]["repository"], Value::Null);
+    assert_eq!(opened[0]["severity"], "critical");
+}

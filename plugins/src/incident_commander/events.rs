@@ -38,6 +38,8 @@ const SLA: &str = "sla";
 struct Alert {
     key: String,
     source: String,
+    /// Global advisories have no repository: the notifier sends `null`, read here as empty.
+    #[serde(deserialize_with = "null_as_empty")]
     repository: String,
     number: Option<i64>,
     severity: String,
@@ -48,6 +50,10 @@ struct Alert {
     rule: Option<String>,
     secret_type: Option<String>,
     url: Option<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Alert {
