@@ -1,4 +1,4 @@
-//! Command-line interface: `sentinel run | check-config | migrate | demo | dead`.
+//! Command-line interface: `sentinel run | check-config | migrate | demo | simulate | dead | discord`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use sentinel_bot::chat::console::{ConsoleSink, read_commands};
+use sentinel_bot::chat::discord::DiscordAdapter;
+use sentinel_bot::chat::slack::SlackAdapter;
+use sentinel_bot::chat::{ChatAdapter, Directory};
 use sentinel_bot::config::{self, Loaded};
 use sentinel_bot::ingress::secret_file;
 use sentinel_bot::store::{self, inbox, outbox};
@@ -39,6 +42,22 @@ enum Cmd {
     Dead {
         #[command(subcommand)]
         action: DeadCmd,
+    },
+    /// Discord set-up: register the slash commands of every plugin with Discord.
+    Discord {
+        #[command(subcommand)]
+        action: DiscordCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DiscordCmd {
+    /// Replace the application's slash commands with those of every configured plugin (bulk
+    /// overwrite). Global commands can take up to an hour to show; guild commands show at once.
+    RegisterCommands {
+        /// Register in this guild (server) only, instead of globally.
+        #[arg(long, value_name = "ID")]
+        guild: Option<u64>,
     },
 }
 
@@ -85,6 +104,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             crate::simulate::run(&loaded.config, args).await
         }
         Cmd::Dead { action } => dead(cli.config, action).await,
+        Cmd::Discord {
+            action: DiscordCmd::RegisterCommands { guild },
+        } => register_discord_commands(cli.config, guild).await,
     }
 }
 
@@ -174,14 +196,15 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
     let console = config.console_enabled();
     let grace = config.http.shutdown_grace.std();
     let clock: sentinel_bot::SharedClock = Arc::new(SystemClock);
+    let (adapters, routes) = chat_platforms(&config, &clock).await?;
     let bot = Bot::start(BotOptions {
         config,
         clock: clock.clone(),
         plugins,
-        adapters: Vec::new(),
+        adapters,
         console: ConsoleSink::Stdout,
         serve_http: true,
-        routes: axum_routes(),
+        routes,
     })
     .await
     .context("cannot start")?;
@@ -203,8 +226,84 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn axum_routes() -> sentinel_bot::http::Routes {
-    sentinel_bot::ingress::github::routes()
+/// The Slack and Discord adapters and ingress routes `config` enables, besides GitHub's route.
+/// Credentials are checked first: a token the platform refuses stops the start with a clear
+/// message (never the token); a platform that cannot be reached only warns, since messages wait in
+/// the outbox until it answers.
+async fn chat_platforms(
+    config: &config::Config,
+    clock: &sentinel_bot::SharedClock,
+) -> Result<(Vec<Arc<dyn ChatAdapter>>, sentinel_bot::http::Routes)> {
+    let mut adapters: Vec<Arc<dyn ChatAdapter>> = Vec::new();
+    let mut routes = sentinel_bot::ingress::github::routes();
+    let directory = Arc::new(Directory::from_config(config));
+    let timeout = config.outbox.request_timeout.std();
+    if config.slack_enabled() {
+        let slack = SlackAdapter::new(&config.slack, directory.clone(), timeout).context("cannot set up Slack")?;
+        match slack.check_credentials().await {
+            Ok(who) => eprintln!("{who}"),
+            Err(err @ sentinel_bot::chat::slack::CredentialsError::Rejected(_)) => return Err(err.into()),
+            Err(err) => eprintln!("warning: {err}; messages wait in the outbox until Slack answers"),
+        }
+        adapters.push(Arc::new(slack));
+        routes = routes.merge(sentinel_bot::ingress::slack::routes());
+    }
+    if config.discord_enabled() {
+        let discord =
+            DiscordAdapter::new(&config.discord, directory, timeout, clock.clone()).context("cannot set up Discord")?;
+        match discord.check_credentials().await {
+            Ok(who) => eprintln!("{who}"),
+            Err(err @ sentinel_bot::chat::discord::CredentialsError::Rejected(_)) => return Err(err.into()),
+            Err(err) => eprintln!("warning: {err}; messages wait in the outbox until Discord answers"),
+        }
+        adapters.push(Arc::new(discord));
+        routes = routes.merge(sentinel_bot::ingress::discord::routes());
+    }
+    Ok((adapters, routes))
+}
+
+/// `sentinel discord register-commands [--guild ID]`.
+async fn register_discord_commands(path: Option<PathBuf>, guild: Option<u64>) -> Result<ExitCode> {
+    let loaded = load(path)?;
+    let config = loaded.config;
+    anyhow::ensure!(
+        config.discord_enabled(),
+        "discord.bot_token is not set (SENTINEL_DISCORD_BOT_TOKEN)"
+    );
+    anyhow::ensure!(
+        config
+            .discord
+            .application_id
+            .as_deref()
+            .is_some_and(|id| !id.trim().is_empty()),
+        "discord.application_id is not set (SENTINEL_DISCORD_APPLICATION_ID)"
+    );
+    let plugins = sentinel_plugins::build(&config).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // The same specs, in the same order, as `/sentinel help` shows.
+    let mut specs = vec![sentinel_bot::builtin::Builtin::spec()];
+    specs.extend(plugins.iter().flat_map(|plugin| plugin.commands()));
+    let clock: sentinel_bot::SharedClock = Arc::new(SystemClock);
+    let discord = DiscordAdapter::new(
+        &config.discord,
+        Arc::new(Directory::from_config(&config)),
+        config.outbox.request_timeout.std(),
+        clock,
+    )
+    .context("cannot set up Discord")?;
+    let commands = sentinel_bot::chat::discord::commands::commands(&specs);
+    let count = discord
+        .register_commands(&commands, guild)
+        .await
+        .context("Discord refused the commands")?;
+    let names: Vec<String> = specs.iter().map(|s| format!("/{}", s.name)).collect();
+    match guild {
+        Some(guild) => println!("registered {count} command(s) in guild {guild}: {}", names.join(" ")),
+        None => println!(
+            "registered {count} global command(s): {} (Discord may take up to an hour to show changes)",
+            names.join(" ")
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn wait_for_signal() {

@@ -6,7 +6,9 @@
 
 pub mod console;
 pub mod directory;
+pub mod discord;
 pub mod routing;
+pub mod slack;
 pub mod webhook;
 
 use std::time::Duration;

@@ -1,4 +1,6 @@
 //! Ingress: verifying senders and turning their requests into inbox events.
 
+pub mod discord;
 pub mod github;
 pub mod secret_file;
+pub mod slack;

@@ -1,0 +1,365 @@
+//! Delivering messages through Discord's REST API (no gateway): channel messages with embeds and
+//! buttons, edits in place, replies in a thread started from the parent message, ephemeral replies
+//! as interaction follow-ups (or, once the interaction token has expired, a direct message).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serenity::all::{ApplicationId, ChannelId, ChannelType, GuildId, MessageId};
+use serenity::builder::{CreateCommand, CreateThread};
+use serenity::http::{LightMethod, Route};
+use sha2::{Digest, Sha256};
+
+use super::api::{ApiError, DISCORD_URL, DiscordApi};
+use super::render::{self, Rendered};
+use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use crate::clock::SharedClock;
+use crate::config::DiscordConfig;
+use crate::ids::Platform;
+
+/// The `Origin.response_url` prefix of a Discord interaction: `discord-interaction:{app}:{token}`.
+pub const INTERACTION_PREFIX: &str = "discord-interaction:";
+
+/// Discord's "Unknown Channel": a thread not created yet.
+const UNKNOWN_CHANNEL: i64 = 10003;
+/// Discord's "A thread has already been created for this message".
+const THREAD_EXISTS: i64 = 160004;
+
+/// Delivers messages to Discord.
+pub struct DiscordAdapter {
+    api: DiscordApi,
+    directory: Arc<Directory>,
+    application_id: Option<u64>,
+}
+
+/// What start-up learned about the credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    /// Discord refused the token: Sentinel must not start.
+    #[error("Discord rejected the bot token ({0}); check discord.bot_token / SENTINEL_DISCORD_BOT_TOKEN")]
+    Rejected(String),
+    /// Discord could not be asked; messages wait in the outbox until it can.
+    #[error("Discord could not be reached to check the bot token: {0}")]
+    Unreachable(String),
+}
+
+/// The adapter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `discord.bot_token` is not set.
+    #[error("discord.bot_token is not set")]
+    NoToken,
+    /// `discord.application_id` is not a number.
+    #[error("discord.application_id `{0}` is not a Discord id")]
+    ApplicationId(String),
+    /// The HTTP client could not be built.
+    #[error("{0}")]
+    Client(ApiError),
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Me {
+    id: String,
+    username: String,
+}
+
+impl DiscordAdapter {
+    /// An adapter for `config`, each request limited to `timeout`; rate-limit windows are measured
+    /// on `clock`.
+    pub fn new(
+        config: &DiscordConfig,
+        directory: Arc<Directory>,
+        timeout: Duration,
+        clock: SharedClock,
+    ) -> Result<Self, BuildError> {
+        let token = config
+            .bot_token
+            .as_ref()
+            .filter(|t| !t.is_empty())
+            .ok_or(BuildError::NoToken)?;
+        let application_id = match config.application_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(id) => Some(snowflake(id).ok_or_else(|| BuildError::ApplicationId(id.to_owned()))?),
+        };
+        let base = if config.api_url.trim().is_empty() {
+            DISCORD_URL
+        } else {
+            config.api_url.as_str()
+        };
+        let api = DiscordApi::new(token, base, timeout, clock).map_err(BuildError::Client)?;
+        Ok(Self {
+            api,
+            directory,
+            application_id,
+        })
+    }
+
+    /// Checks the token with `GET /users/@me`; on success says which bot it is.
+    pub async fn check_credentials(&self) -> Result<String, CredentialsError> {
+        let none: Option<&()> = None;
+        match self.api.call::<Me>(Route::UserMe, LightMethod::Get, none).await {
+            Ok(me) => Ok(format!("Discord: signed in as {} ({})", me.username, me.id)),
+            Err(ApiError::Status { status, message, .. }) if status == 401 || status == 403 => {
+                Err(CredentialsError::Rejected(format!("HTTP {status}: {message}")))
+            }
+            Err(err) => Err(CredentialsError::Unreachable(err.to_string())),
+        }
+    }
+
+    /// Replaces the application's slash commands with `commands`: globally, or in one guild (where
+    /// changes show at once, handy while testing). Returns how many Discord now has.
+    pub async fn register_commands(&self, commands: &[CreateCommand], guild: Option<u64>) -> Result<usize, ApiError> {
+        let application_id = ApplicationId::new(
+            self.application_id
+                .ok_or_else(|| ApiError::Invalid("discord.application_id is not set".into()))?,
+        );
+        let route = match guild {
+            Some(guild) => Route::GuildCommands {
+                application_id,
+                guild_id: GuildId::new(guild),
+            },
+            None => Route::Commands { application_id },
+        };
+        let registered: Vec<serde_json::Value> = self.api.call(route, LightMethod::Put, Some(&commands)).await?;
+        Ok(registered.len())
+    }
+
+    /// Starts a public thread named `name` in `channel` (not attached to a message); returns its id,
+    /// which is also the channel id to post into.
+    pub async fn create_thread(&self, channel: &str, name: &str) -> Result<String, DeliveryError> {
+        let channel_id = channel_id(channel)?;
+        let request = CreateThread::new(render::truncate(name, 100)).kind(ChannelType::PublicThread);
+        let created: Created = self
+            .api
+            .call(Route::ChannelThreads { channel_id }, LightMethod::Post, Some(&request))
+            .await
+            .map_err(|err| classify(err, "creating a thread"))?;
+        Ok(created.id)
+    }
+
+    async fn post(&self, channel: &str, rendered: Rendered, key: &str) -> Result<Delivered, ApiError> {
+        let channel_id = ChannelId::new(snowflake(channel).ok_or_else(|| bad_channel(channel))?);
+        let body = rendered.create(nonce(key));
+        let created: Created = self
+            .api
+            .call(Route::ChannelMessages { channel_id }, LightMethod::Post, Some(&body))
+            .await?;
+        Ok(Delivered { message_id: created.id })
+    }
+
+    async fn edit(&self, channel: &str, message_id: &str, rendered: Rendered) -> Result<Delivered, ApiError> {
+        let channel_id = ChannelId::new(snowflake(channel).ok_or_else(|| bad_channel(channel))?);
+        let message_id = MessageId::new(
+            snowflake(message_id).ok_or_else(|| ApiError::Invalid(format!("`{message_id}` is not a message id")))?,
+        );
+        let body = rendered.edit();
+        let edited: Created = self
+            .api
+            .call(
+                Route::ChannelMessage { channel_id, message_id },
+                LightMethod::Patch,
+                Some(&body),
+            )
+            .await?;
+        Ok(Delivered { message_id: edited.id })
+    }
+
+    /// A reply under `parent`: in the thread started from it (whose id is the parent's id),
+    /// creating the thread on the first reply.
+    async fn reply(&self, delivery: &Delivery<'_>, parent: &str, rendered: Rendered) -> Result<Delivered, ApiError> {
+        match self.post(parent, rendered.clone(), delivery.idempotency_key).await {
+            Err(ApiError::Status { code, .. }) if code == UNKNOWN_CHANNEL => {}
+            other => return other,
+        }
+        let channel_id = ChannelId::new(snowflake(delivery.channel).ok_or_else(|| bad_channel(delivery.channel))?);
+        let message_id = MessageId::new(
+            snowflake(parent).ok_or_else(|| ApiError::Invalid(format!("`{parent}` is not a message id")))?,
+        );
+        let name = delivery
+            .message
+            .thread
+            .as_ref()
+            .map(|k| k.as_str().to_owned())
+            .or_else(|| delivery.message.title.clone())
+            .unwrap_or_else(|| "Sentinel".into());
+        let request = CreateThread::new(render::truncate(&name, 100));
+        match self
+            .api
+            .send(
+                Route::ChannelMessageThreads { channel_id, message_id },
+                LightMethod::Post,
+                Some(&request),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(ApiError::Status { code, .. }) if code == THREAD_EXISTS => {}
+            Err(err) => return Err(err),
+        }
+        self.post(parent, rendered, delivery.idempotency_key).await
+    }
+
+    async fn ephemeral(
+        &self,
+        delivery: &Delivery<'_>,
+        user: &str,
+        response_url: Option<&str>,
+        rendered: Rendered,
+    ) -> Result<Delivered, ApiError> {
+        if let Some((application_id, token)) = response_url.and_then(parse_interaction) {
+            let body = rendered.clone().followup(true);
+            let route = Route::WebhookFollowupMessages {
+                application_id: ApplicationId::new(application_id),
+                token,
+            };
+            match self.api.call::<Created>(route, LightMethod::Post, Some(&body)).await {
+                Ok(created) => return Ok(Delivered { message_id: created.id }),
+                // The interaction token lives 15 minutes; after that, a direct message.
+                Err(ApiError::Status { status, .. }) if status == 401 || status == 404 => {
+                    tracing::info!(status, "interaction token expired; replying by direct message");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let recipient = snowflake(user).ok_or_else(|| ApiError::Invalid(format!("`{user}` is not a user id")))?;
+        let dm: Created = self
+            .api
+            .call(
+                Route::UserMeDmChannels,
+                LightMethod::Post,
+                Some(&serde_json::json!({ "recipient_id": recipient.to_string() })),
+            )
+            .await?;
+        self.post(&dm.id, rendered, delivery.idempotency_key).await
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for DiscordAdapter {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
+        let rendered = render::render(delivery.message, |m| {
+            self.directory.render_mention(Platform::Discord, m)
+        });
+        let result = match delivery.target {
+            Target::New => self.post(delivery.channel, rendered, delivery.idempotency_key).await,
+            Target::Update { message_id } => self.edit(delivery.channel, message_id, rendered).await,
+            Target::Reply { parent_id } => self.reply(&delivery, parent_id, rendered).await,
+            Target::Ephemeral { user, response_url } => self.ephemeral(&delivery, user, response_url, rendered).await,
+        };
+        result.map_err(|err| classify(err, "delivering the message"))
+    }
+}
+
+/// `discord-interaction:{application_id}:{token}` → its parts.
+pub fn parse_interaction(response_url: &str) -> Option<(u64, &str)> {
+    let rest = response_url.strip_prefix(INTERACTION_PREFIX)?;
+    let (application, token) = rest.split_once(':')?;
+    if token.is_empty() {
+        return None;
+    }
+    Some((snowflake(application)?, token))
+}
+
+fn snowflake(id: &str) -> Option<u64> {
+    id.trim().parse::<u64>().ok().filter(|id| *id != 0)
+}
+
+fn channel_id(channel: &str) -> Result<ChannelId, DeliveryError> {
+    snowflake(channel)
+        .map(ChannelId::new)
+        .ok_or_else(|| DeliveryError::Permanent(format!("`{channel}` is not a Discord channel id")))
+}
+
+fn bad_channel(channel: &str) -> ApiError {
+    ApiError::Invalid(format!("`{channel}` is not a Discord channel id"))
+}
+
+/// Discord's nonce is at most 25 characters; the idempotency key is longer, so hash it.
+fn nonce(key: &str) -> String {
+    let digest = hex::encode(Sha256::digest(key.as_bytes()));
+    digest.chars().take(25).collect()
+}
+
+fn classify(err: ApiError, what: &str) -> DeliveryError {
+    match err {
+        ApiError::RateLimited { after } => DeliveryError::Retry {
+            after: Some(after),
+            reason: format!("Discord rate-limited {what}"),
+        },
+        ApiError::Network(reason) => DeliveryError::Retry {
+            after: None,
+            reason: format!("{what}: {reason}"),
+        },
+        ApiError::Status { status, .. } if status >= 500 || status == 408 => DeliveryError::Retry {
+            after: None,
+            reason: format!("Discord answered HTTP {status} to {what}"),
+        },
+        ApiError::Status {
+            status, code, message, ..
+        } => DeliveryError::Permanent(format!(
+            "Discord refused {what}: HTTP {status}, {message} (code {code})"
+        )),
+        ApiError::Invalid(reason) => DeliveryError::Permanent(format!("{what}: {reason}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interaction_addresses_and_nonces() {
+        assert_eq!(
+            parse_interaction("discord-interaction:123:tok-en"),
+            Some((123, "tok-en"))
+        );
+        assert_eq!(parse_interaction("discord-interaction:x:tok"), None);
+        assert_eq!(parse_interaction("discord-interaction:123:"), None);
+        assert_eq!(parse_interaction("https://hooks.slack.com/x"), None);
+        assert_eq!(nonce("12:plugin:1:discord:99").len(), 25);
+        assert_ne!(nonce("a"), nonce("b"));
+    }
+
+    #[test]
+    fn server_errors_and_limits_are_retried_and_refusals_are_not() {
+        let limited = classify(
+            ApiError::RateLimited {
+                after: Duration::from_millis(1500),
+            },
+            "x",
+        );
+        assert_eq!(
+            limited,
+            DeliveryError::Retry {
+                after: Some(Duration::from_millis(1500)),
+                reason: "Discord rate-limited x".into()
+            }
+        );
+        let missing = ApiError::Status {
+            status: 404,
+            code: 10003,
+            message: "Unknown Channel".into(),
+        };
+        assert_eq!(
+            classify(missing, "x"),
+            DeliveryError::Permanent("Discord refused x: HTTP 404, Unknown Channel (code 10003)".into())
+        );
+        let down = ApiError::Status {
+            status: 502,
+            code: 0,
+            message: String::new(),
+        };
+        assert!(matches!(classify(down, "x"), DeliveryError::Retry { .. }));
+    }
+}

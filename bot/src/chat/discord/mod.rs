@@ -1,0 +1,10 @@
+//! The Discord adapter: messages out through Discord's REST API (serenity's routes, builders and
+//! request type; no gateway), rendered as embeds with buttons; slash-command registration from the
+//! core's command specs. Interactions come in through `ingress::discord`.
+
+mod adapter;
+pub mod api;
+pub mod commands;
+pub mod render;
+
+pub use adapter::{BuildError, CredentialsError, DiscordAdapter, INTERACTION_PREFIX, parse_interaction};

@@ -1,0 +1,347 @@
+//! Delivering messages through Slack's Web API with slack-morphism: `chat.postMessage`,
+//! `chat.update`, thread replies (`thread_ts`), ephemeral replies (the command's `response_url`,
+//! else `chat.postEphemeral`), and `conversations.create` + `conversations.invite` for a channel
+//! per incident.
+//!
+//! Errors: a 429 is retried after Slack's `Retry-After`; 5xx, timeouts, network failures and
+//! Slack's transient error codes are retried with backoff; every other refusal (`channel_not_found`,
+//! `invalid_auth`, `invalid_blocks`, …) is permanent and listed by `sentinel dead list`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use super::render;
+use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use crate::config::{Secret, SlackConfig};
+use crate::ids::Platform;
+
+type Connector = SlackClientHyperHttpsConnector;
+
+/// Slack's error codes that mean "try again later".
+const TRANSIENT: [&str; 6] = [
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+];
+
+/// Delivers messages to Slack.
+pub struct SlackAdapter {
+    client: SlackClient<Connector>,
+    token: SlackApiToken,
+    directory: Arc<Directory>,
+    timeout: Duration,
+}
+
+/// What start-up learned about the credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    /// Slack refused the token: Sentinel must not start.
+    #[error("Slack rejected the bot token ({0}); check slack.bot_token / SENTINEL_SLACK_BOT_TOKEN")]
+    Rejected(String),
+    /// Slack could not be asked; messages wait in the outbox until it can.
+    #[error("Slack could not be reached to check the bot token: {0}")]
+    Unreachable(String),
+}
+
+/// The adapter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `slack.bot_token` is not set.
+    #[error("slack.bot_token is not set")]
+    NoToken,
+}
+
+impl SlackAdapter {
+    /// An adapter for `config`, with each API call limited to `timeout`. An `http://` API URL (a
+    /// local fake, a test proxy) is allowed when configured; otherwise only HTTPS is spoken.
+    pub fn new(config: &SlackConfig, directory: Arc<Directory>, timeout: Duration) -> Result<Self, BuildError> {
+        let token = config
+            .bot_token
+            .as_ref()
+            .filter(|t| !t.is_empty())
+            .ok_or(BuildError::NoToken)?;
+        // Bundled Mozilla roots, like the GitHub and Discord clients: no system CA store needed.
+        let builder = hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots();
+        // slack-morphism's default connector is HTTPS-only; a plain-HTTP base URL needs this one.
+        let builder = if config.api_url.starts_with("http://") {
+            builder.https_or_http()
+        } else {
+            builder.https_only()
+        };
+        let https = builder.enable_http1().enable_http2().build();
+        let api_url = config.api_url.trim_end_matches('/');
+        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
+        Ok(Self {
+            client: SlackClient::new(connector),
+            token: api_token(token),
+            directory,
+            timeout,
+        })
+    }
+
+    /// Checks the token with `auth.test`; on success says which bot in which workspace it is.
+    pub async fn check_credentials(&self) -> Result<String, CredentialsError> {
+        let session = self.client.open_session(&self.token);
+        match self.timed(session.auth_test()).await {
+            Ok(Ok(me)) => Ok(format!(
+                "Slack: signed in as {} ({}) in workspace {}",
+                me.user.as_deref().unwrap_or("the bot"),
+                me.user_id,
+                me.team
+            )),
+            Ok(Err(SlackClientError::ApiError(err))) if TRANSIENT.contains(&err.code.as_str()) => {
+                Err(CredentialsError::Unreachable(err.code))
+            }
+            Ok(Err(SlackClientError::ApiError(err))) => Err(CredentialsError::Rejected(err.code)),
+            Ok(Err(SlackClientError::HttpError(err))) if err.status_code.is_client_error() => {
+                Err(CredentialsError::Rejected(format!("HTTP {}", err.status_code)))
+            }
+            Ok(Err(err)) => Err(CredentialsError::Unreachable(describe(&err))),
+            Err(_) => Err(CredentialsError::Unreachable("timed out".into())),
+        }
+    }
+
+    /// Creates a public channel `name` (lowercase, at most 80 characters) and invites `members`
+    /// (Slack user ids); returns the new channel's id. The bot is a member as its creator.
+    pub async fn create_channel(&self, name: &str, members: &[String]) -> Result<String, DeliveryError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiConversationsCreateRequest::new(channel_name(name)).with_is_private(false);
+        let created = self
+            .timed(session.conversations_create(&request))
+            .await
+            .map_err(|_| timeout("conversations.create"))?
+            .map_err(|err| classify(err, "conversations.create"))?;
+        let channel = created.channel.id;
+        if !members.is_empty() {
+            let users = members.iter().map(|m| SlackUserId::new(m.clone())).collect();
+            let invite = SlackApiConversationsInviteRequest::new(channel.clone(), users);
+            self.timed(session.conversations_invite(&invite))
+                .await
+                .map_err(|_| timeout("conversations.invite"))?
+                .map_err(|err| classify(err, "conversations.invite"))?;
+        }
+        Ok(channel.0)
+    }
+
+    async fn timed<F: std::future::Future>(&self, call: F) -> Result<F::Output, tokio::time::error::Elapsed> {
+        tokio::time::timeout(self.timeout, call).await
+    }
+
+    async fn post(
+        &self,
+        delivery: &Delivery<'_>,
+        content: SlackMessageContent,
+        thread: Option<&str>,
+    ) -> Result<Delivered, DeliveryError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiChatPostMessageRequest::new(SlackChannelId::new(delivery.channel.to_owned()), content)
+            .opt_thread_ts(thread.map(|ts| SlackTs::new(ts.to_owned())));
+        let posted = self
+            .timed(session.chat_post_message(&request))
+            .await
+            .map_err(|_| timeout("chat.postMessage"))?
+            .map_err(|err| classify(err, "chat.postMessage"))?;
+        Ok(Delivered {
+            message_id: posted.ts.0,
+        })
+    }
+
+    async fn update(
+        &self,
+        delivery: &Delivery<'_>,
+        mut content: SlackMessageContent,
+        ts: &str,
+    ) -> Result<Delivered, DeliveryError> {
+        // chat.update keeps whatever is left out, so an edit that drops the colour must say so.
+        content.blocks.get_or_insert_with(Vec::new);
+        content.attachments.get_or_insert_with(Vec::new);
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiChatUpdateRequest::new(
+            SlackChannelId::new(delivery.channel.to_owned()),
+            content,
+            SlackTs::new(ts.to_owned()),
+        );
+        let updated = self
+            .timed(session.chat_update(&request))
+            .await
+            .map_err(|_| timeout("chat.update"))?
+            .map_err(|err| classify(err, "chat.update"))?;
+        Ok(Delivered {
+            message_id: updated.ts.0,
+        })
+    }
+
+    async fn ephemeral(
+        &self,
+        delivery: &Delivery<'_>,
+        content: SlackMessageContent,
+        user: &str,
+        response_url: Option<&str>,
+    ) -> Result<Delivered, DeliveryError> {
+        let delivered = Delivered {
+            message_id: delivery.idempotency_key.to_owned(),
+        };
+        if let Some(url) = response_url.and_then(|u| u.parse().ok()) {
+            let request = SlackApiPostWebhookMessageRequest::new(content.clone());
+            match self
+                .timed(self.client.respond_to_event(&SlackResponseUrl::new(url), &request))
+                .await
+            {
+                Ok(Ok(_)) => return Ok(delivered),
+                // A response_url lives 30 minutes and takes 5 replies; past that, post it directly.
+                Ok(Err(SlackClientError::HttpError(err))) if err.status_code.is_client_error() => {
+                    tracing::info!(status = %err.status_code, "response_url no longer usable; using chat.postEphemeral");
+                }
+                Ok(Err(SlackClientError::ApiError(err))) if err.code != "ratelimited" => {
+                    tracing::info!(code = %err.code, "response_url refused the reply; using chat.postEphemeral");
+                }
+                Ok(Err(err)) => return Err(classify(err, "the response_url")),
+                Err(_) => return Err(timeout("the response_url")),
+            }
+        }
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(delivery.channel.to_owned()),
+            SlackUserId::new(user.to_owned()),
+            content,
+        );
+        self.timed(session.chat_post_ephemeral(&request))
+            .await
+            .map_err(|_| timeout("chat.postEphemeral"))?
+            .map_err(|err| classify(err, "chat.postEphemeral"))?;
+        Ok(delivered)
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for SlackAdapter {
+    fn platform(&self) -> Platform {
+        Platform::Slack
+    }
+
+    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
+        let content = render::render(delivery.message, |m| self.directory.render_mention(Platform::Slack, m));
+        match delivery.target {
+            Target::New => self.post(&delivery, content, None).await,
+            Target::Reply { parent_id } => self.post(&delivery, content, Some(parent_id)).await,
+            Target::Update { message_id } => self.update(&delivery, content, message_id).await,
+            Target::Ephemeral { user, response_url } => self.ephemeral(&delivery, content, user, response_url).await,
+        }
+    }
+}
+
+fn api_token(token: &Secret) -> SlackApiToken {
+    SlackApiToken::new(SlackApiTokenValue::new(token.expose().to_owned()))
+}
+
+/// A valid Slack channel name: lowercase letters, digits, `-` and `_`, at most 80 characters.
+pub fn channel_name(name: &str) -> String {
+    let cleaned: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    cleaned.trim_matches('-').to_owned()
+}
+
+fn timeout(what: &str) -> DeliveryError {
+    DeliveryError::Retry {
+        after: None,
+        reason: format!("Slack did not answer {what} in time"),
+    }
+}
+
+/// How a failed call should be treated. Never includes the token: slack-morphism's errors carry
+/// the status, Slack's error code and the response body only.
+fn classify(err: SlackClientError, what: &str) -> DeliveryError {
+    match err {
+        SlackClientError::RateLimitError(limit) => DeliveryError::Retry {
+            // Slack always sends Retry-After with a 429; one second is the floor of its limits.
+            after: Some(limit.retry_after.unwrap_or(Duration::from_secs(1))),
+            reason: format!("Slack rate-limited {what}"),
+        },
+        SlackClientError::ApiError(api) if TRANSIENT.contains(&api.code.as_str()) => DeliveryError::Retry {
+            after: None,
+            reason: format!("Slack answered {what} with {}", api.code),
+        },
+        SlackClientError::ApiError(api) => DeliveryError::Permanent(format!("Slack refused {what}: {}", api.code)),
+        SlackClientError::HttpError(http) if http.status_code.is_server_error() || http.status_code.as_u16() == 408 => {
+            DeliveryError::Retry {
+                after: None,
+                reason: format!("Slack answered {what} with HTTP {}", http.status_code),
+            }
+        }
+        SlackClientError::HttpError(http) => {
+            DeliveryError::Permanent(format!("Slack answered {what} with HTTP {}", http.status_code))
+        }
+        SlackClientError::ProtocolError(_) => {
+            // The call may well have succeeded; retrying could post twice.
+            DeliveryError::Permanent(format!("Slack's answer to {what} could not be read"))
+        }
+        other => DeliveryError::Retry {
+            after: None,
+            reason: format!("{what} failed: {}", describe(&other)),
+        },
+    }
+}
+
+fn describe(err: &SlackClientError) -> String {
+    match err {
+        SlackClientError::ApiError(api) => api.code.clone(),
+        SlackClientError::HttpError(http) => format!("HTTP {}", http.status_code),
+        SlackClientError::RateLimitError(_) => "rate limited".into(),
+        SlackClientError::HttpProtocolError(_) => "connection failed".into(),
+        SlackClientError::ProtocolError(_) => "unreadable answer".into(),
+        _ => "client error".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use slack_morphism::errors::{SlackClientApiError, SlackRateLimitError};
+
+    use super::*;
+
+    #[test]
+    fn channel_names_are_made_valid() {
+        assert_eq!(channel_name("Incident 42: Leaked Key!"), "incident-42--leaked-key");
+        assert_eq!(channel_name(&"x".repeat(100)).len(), 80);
+    }
+
+    #[test]
+    fn transient_slack_errors_are_retried_and_refusals_are_not() {
+        let api = |code: &str| SlackClientError::ApiError(SlackClientApiError::new(code.into()));
+        assert!(matches!(
+            classify(api("internal_error"), "x"),
+            DeliveryError::Retry { .. }
+        ));
+        assert_eq!(
+            classify(api("channel_not_found"), "chat.postMessage"),
+            DeliveryError::Permanent("Slack refused chat.postMessage: channel_not_found".into())
+        );
+        let limited =
+            SlackClientError::RateLimitError(SlackRateLimitError::new().with_retry_after(Duration::from_secs(7)));
+        assert_eq!(
+            classify(limited, "chat.postMessage"),
+            DeliveryError::Retry {
+                after: Some(Duration::from_secs(7)),
+                reason: "Slack rate-limited chat.postMessage".into()
+            }
+        );
+    }
+}

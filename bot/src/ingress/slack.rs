@@ -1,0 +1,394 @@
+//! `POST /slack/commands` (slash commands, form-encoded) and `POST /slack/interactions` (button
+//! clicks, a form with one `payload` field of JSON): verify, store as command and action events,
+//! answer at once.
+//!
+//! | case | status |
+//! |---|---|
+//! | body over `http.max_body_bytes` | 413 |
+//! | `X-Slack-Signature` or `X-Slack-Request-Timestamp` missing | 401 |
+//! | timestamp more than 5 minutes from now (a replay) | 401 |
+//! | signature not `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` under the signing secret | 401 |
+//! | signed, but not the form Slack sends | 400 |
+//! | a command no plugin owns | 200, an ephemeral "unknown command" reply |
+//! | a command, stored | 200, empty: the reply follows through `response_url` |
+//! | a button click, stored (or a link button, or another interaction type) | 200, empty |
+//! | the inbox cannot store it | command: 200 with an ephemeral "try again"; click: 503 |
+//!
+//! Slack wants an answer within 3 seconds, so nothing here waits for a plugin: the event is stored
+//! and acknowledged, and the plugin's reply arrives as an ephemeral outbox row carrying the
+//! command's `response_url`. Slack's `trigger_id` is the dedup key.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::Sha256;
+use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
+
+use crate::chat::slack::render::action_id_of;
+use crate::config::Secret;
+use crate::event::{Action, Actor, Command, NewEvent, Origin};
+use crate::http::{AppState, Routes};
+use crate::ids::Platform;
+use crate::pipeline::ingest::Accepted;
+use crate::store::security_log;
+
+/// How far a request's timestamp may be from now, either way (Slack's recommendation).
+pub const MAX_SKEW_SECS: i64 = 5 * 60;
+
+/// The routes.
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/slack/commands", post(commands))
+        .route("/slack/interactions", post(interactions))
+}
+
+/// A slash command form: slack-morphism's typed event plus the caller's name.
+#[derive(Deserialize)]
+struct CommandForm {
+    #[serde(flatten)]
+    event: SlackCommandEvent,
+    #[serde(default)]
+    user_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The security-log kind.
+    pub kind: &'static str,
+    /// What the caller is told (never a secret).
+    pub detail: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Records a refused request (security log, metric, warning) and answers it with its status and a
+/// JSON `{"error": …}`. Shared by the Slack and Discord ingress.
+pub(crate) async fn refuse(state: &AppState, source: &str, peer: SocketAddr, refusal: Refusal) -> Response {
+    tracing::warn!(kind = refusal.kind, %peer, source, detail = %refusal.detail, "request rejected");
+    state.shared.metrics.security_violation(refusal.kind);
+    if let Ok(mut conn) = state.pool.acquire().await {
+        let detail = format!("{} (from {peer})", refusal.detail);
+        if let Err(err) = security_log::record(&mut conn, state.shared.clock.now(), refusal.kind, source, &detail).await
+        {
+            tracing::error!(cause = ?err, "cannot write the security log");
+        }
+    }
+    (refusal.status, Json(json!({ "error": refusal.detail }))).into_response()
+}
+
+/// Reads the body within `http.max_body_bytes`.
+pub(crate) async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Refusal> {
+    let limit = state.shared.config.http.max_body_bytes;
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("body exceeds {limit} bytes"),
+        )
+    })
+}
+
+/// Checks Slack's signature headers against `body`, with `now` in Unix seconds.
+pub fn verify(secret: Option<&Secret>, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Refusal> {
+    let (Some(signature), Some(timestamp)) = (
+        header(headers, "x-slack-signature"),
+        header(headers, "x-slack-request-timestamp"),
+    ) else {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_missing",
+            "X-Slack-Signature and X-Slack-Request-Timestamp are required",
+        ));
+    };
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_invalid",
+            "slack.signing_secret is not configured",
+        ));
+    };
+    let fresh = timestamp
+        .parse::<i64>()
+        .is_ok_and(|ts| (now - ts).abs() <= MAX_SKEW_SECS);
+    if !fresh {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "timestamp_stale",
+            "X-Slack-Request-Timestamp is more than 5 minutes from now",
+        ));
+    }
+    if !signature_matches(secret, timestamp, body, signature) {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_invalid",
+            "X-Slack-Signature does not match the body",
+        ));
+    }
+    Ok(())
+}
+
+/// True when `signature` is `v0=<hex>` of HMAC-SHA256(`v0:{timestamp}:{body}`) under `secret`;
+/// compared in constant time.
+pub fn signature_matches(secret: &Secret, timestamp: &str, body: &[u8], signature: &str) -> bool {
+    let Some(expected) = signature
+        .strip_prefix("v0=")
+        .and_then(|hex_digest| hex::decode(hex_digest).ok())
+    else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+        return false;
+    };
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The `X-Slack-Signature` for `body` sent at `timestamp` (for tests and local tools).
+pub fn sign(secret: &Secret, timestamp: &str, body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this cannot fail.
+    let digest = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .map(|mut mac| {
+            mac.update(format!("v0:{timestamp}:").as_bytes());
+            mac.update(body);
+            hex::encode(mac.finalize().into_bytes())
+        })
+        .unwrap_or_default();
+    format!("v0={digest}")
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+async fn verified(state: &AppState, peer: SocketAddr, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let body = match read_body(state, body).await {
+        Ok(body) => body,
+        Err(refusal) => return Err(refuse(state, "slack", peer, refusal).await),
+    };
+    let now = state.shared.clock.now().timestamp();
+    if let Err(refusal) = verify(state.shared.config.slack.signing_secret.as_ref(), headers, &body, now) {
+        return Err(refuse(state, "slack", peer, refusal).await);
+    }
+    Ok(body)
+}
+
+fn ephemeral(text: impl Into<String>) -> Response {
+    (
+        StatusCode::OK,
+        Json(json!({ "response_type": "ephemeral", "text": text.into() })),
+    )
+        .into_response()
+}
+
+async fn commands(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match verified(&state, peer, &headers, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let form: CommandForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(form) => form,
+        Err(err) => {
+            let refusal = Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                format!("not a Slack slash command form: {err}"),
+            );
+            return refuse(&state, "slack", peer, refusal).await;
+        }
+    };
+    let event = form.event;
+    let name = event.command.0.trim().trim_start_matches('/').to_owned();
+    if !state.router.command_specs().iter().any(|spec| spec.name == name) {
+        tracing::info!(command = %name, "slack command nobody handles");
+        return ephemeral(format!(
+            "Unknown command `/{name}`: no Sentinel plugin handles it. Type `/sentinel help` for the list."
+        ));
+    }
+    let command = Command {
+        name,
+        args: event.text.as_deref().unwrap_or_default().trim().to_owned(),
+        origin: Origin {
+            actor: Actor {
+                platform: Platform::Slack,
+                id: event.user_id.0.clone(),
+                name: form.user_name.filter(|n| !n.is_empty()).unwrap_or(event.user_id.0),
+                groups: Vec::new(),
+            },
+            channel: event.channel_id.0,
+            response_url: Some(event.response_url.0.to_string()),
+        },
+    };
+    let new = match NewEvent::command(&event.trigger_id.0, &command) {
+        Ok(new) => new,
+        Err(err) => {
+            tracing::error!(cause = %err, "cannot encode a slack command");
+            return ephemeral("Sentinel could not read that command; please try again.");
+        }
+    };
+    match state.ingest.submit(new).await {
+        Ok(Accepted::New(id)) => {
+            tracing::info!(command = %command.name, trigger = %event.trigger_id.0, id = id.0, "slack command stored");
+            StatusCode::OK.into_response()
+        }
+        Ok(Accepted::Duplicate) => StatusCode::OK.into_response(),
+        Err(err) => {
+            tracing::error!(cause = %err, "slack command not stored");
+            ephemeral("Sentinel is busy and could not take that command; please try again in a moment.")
+        }
+    }
+}
+
+async fn interactions(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match verified(&state, peer, &headers, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let interaction = serde_urlencoded::from_bytes::<InteractionForm>(&body)
+        .map_err(|err| format!("not a Slack interaction form: {err}"))
+        .and_then(|form| {
+            serde_json::from_str::<SlackInteractionEvent>(&form.payload)
+                .map_err(|err| format!("the interaction payload is not one Slack sends: {err}"))
+        });
+    let interaction = match interaction {
+        Ok(interaction) => interaction,
+        Err(detail) => {
+            let refusal = Refusal::new(StatusCode::BAD_REQUEST, "malformed_body", detail);
+            return refuse(&state, "slack", peer, refusal).await;
+        }
+    };
+    let SlackInteractionEvent::BlockActions(event) = interaction else {
+        // Modals, shortcuts and the like: Sentinel posts none, so there is nothing to do.
+        return StatusCode::OK.into_response();
+    };
+    let Some(user) = event.user else {
+        let refusal = Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "the button click names no user",
+        );
+        return refuse(&state, "slack", peer, refusal).await;
+    };
+    let channel = event.channel.map(|c| c.id.0).or_else(|| match event.container {
+        slack_morphism::prelude::SlackInteractionActionContainer::Message(m) => m.channel_id.map(|c| c.0),
+        _ => None,
+    });
+    let actor = Actor {
+        platform: Platform::Slack,
+        id: user.id.0.clone(),
+        name: user.username.or(user.name).unwrap_or_else(|| user.id.0.clone()),
+        groups: Vec::new(),
+    };
+    let actions = event.actions.unwrap_or_default();
+    for (index, clicked) in actions.iter().enumerate() {
+        let Some(id) = action_id_of(&clicked.action_id.0) else {
+            continue; // a link button: the browser opened it, nothing for a plugin
+        };
+        let action = Action {
+            id: id.to_owned(),
+            value: clicked.value.clone().unwrap_or_default(),
+            origin: Origin {
+                actor: actor.clone(),
+                channel: channel.clone().unwrap_or_default(),
+                response_url: event.response_url.as_ref().map(|u| u.0.to_string()),
+            },
+        };
+        let dedup = if actions.len() == 1 {
+            event.trigger_id.0.clone()
+        } else {
+            format!("{}:{index}", event.trigger_id.0)
+        };
+        let new = match NewEvent::action(&dedup, &action) {
+            Ok(new) => new,
+            Err(err) => {
+                tracing::error!(cause = %err, "cannot encode a slack button click");
+                continue;
+            }
+        };
+        match state.ingest.submit(new).await {
+            Ok(_) => tracing::info!(action = %action.id, trigger = %event.trigger_id.0, "slack button click stored"),
+            Err(err) => {
+                tracing::error!(cause = %err, "slack button click not stored");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "error": "could not store the click; try again" })),
+                )
+                    .into_response();
+            }
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(signature: &str, timestamp: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-slack-signature", signature.parse().expect("header"));
+        headers.insert("x-slack-request-timestamp", timestamp.parse().expect("header"));
+        headers
+    }
+
+    #[test]
+    fn signatures_follow_slacks_documented_example() {
+        // The worked example in Slack's "Verifying requests from Slack".
+        let secret = Secret::new("8f742231b10e8888abcd99yyyzzz85a5");
+        let body = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+        let expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+        assert_eq!(sign(&secret, "1531420618", body), expected);
+        assert!(verify(Some(&secret), &headers(expected, "1531420618"), body, 1531420618 + 299).is_ok());
+        let stale = verify(Some(&secret), &headers(expected, "1531420618"), body, 1531420618 + 301);
+        assert_eq!(
+            stale.map_err(|r| (r.status, r.kind)),
+            Err((StatusCode::UNAUTHORIZED, "timestamp_stale"))
+        );
+        let forged = verify(Some(&secret), &headers(expected, "1531420618"), b"text=rm", 1531420618);
+        assert_eq!(forged.map_err(|r| r.kind), Err("signature_invalid"));
+        assert_eq!(
+            verify(Some(&secret), &HeaderMap::new(), body, 0).map_err(|r| r.kind),
+            Err("signature_missing")
+        );
+    }
+}
