@@ -35,6 +35,23 @@ pub const ALERT_REOPENED: &str = "alert.reopened";
 /// Someone acknowledged an alert in chat.
 pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
 
+// ## SLA (emitted by the SLA escalator). Times are RFC 3339 UTC strings.
+
+/// `sla.planned` — an incident's deadlines were set: when it opened, when its severity changed,
+/// when it was reopened. Payload: `{ incident_id, severity, respond_by, resolve_by }`.
+pub const SLA_PLANNED: &str = "sla.planned";
+/// `sla.warning` — a deadline is near (a configured fraction of its time has passed). Payload:
+/// `{ incident_id, kind: "response" | "resolution", deadline, at }`.
+pub const SLA_WARNING: &str = "sla.warning";
+/// `sla.ping` — a level was notified. Payload: `{ incident_id, level: "team_lead" |
+/// "security_champion" | "repository_owner" | "emergency_contact", step, at, mentions: [String] }`;
+/// `step` is the escalation chain's step from 1 (its reminders repeat the number), 0 for a manual
+/// escalation (`incident.escalate_requested`); `mentions` are `[people]` / `[groups]` keys.
+pub const SLA_PING: &str = "sla.ping";
+/// `sla.breached` — a deadline passed (at most once per incident and kind). Payload:
+/// `{ incident_id, kind: "response" | "resolution", deadline, at }`.
+pub const SLA_BREACHED: &str = "sla.breached";
+
 // ## Incidents (emitted by the incident commander). Times are RFC 3339 UTC strings; `by` is a
 // `[people]` key or display name (`sentinel` when Sentinel decided, `github` when an alert closure
 // resolved the incident).

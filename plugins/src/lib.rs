@@ -9,10 +9,13 @@
 //! - [`incident_commander`]: `/incident` — run an incident through the response plan, with
 //!   checklists, timeline and post-mortem.
 //! - [`registry`]: builds every plugin from its `[plugins.<name>]` config section.
+//! - [`sla_escalator`]: `/sla` — every incident's deadlines, escalation one level at a time,
+//!   breaches and silences.
 
 pub mod alert_notifier;
 pub mod domain;
 pub mod incident_commander;
 pub mod registry;
+pub mod sla_escalator;
 
 pub use registry::build;

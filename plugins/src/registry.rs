@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use sentinel_bot::Plugin;
-use sentinel_bot::config::{Config, ConfigError};
+use sentinel_bot::config::{Config, ConfigError, deserialize_named};
 
 use crate::alert_notifier::{self, AlertNotifier, AlertNotifierConfig};
 use crate::incident_commander::{IncidentCommander, IncidentConfig};
+use crate::sla_escalator::{self, SlaConfig, SlaEscalator};
 
 /// Every plugin, built from its `[plugins.<name>]` section. Errors name the offending keys.
 pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> {
@@ -33,8 +34,17 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
         Err(problems) => errors.extend(problems),
     }
 
+    let prefix = format!("plugins.{}", sla_escalator::NAME);
+    match deserialize_named::<SlaConfig>(config.plugin_section(sla_escalator::NAME), &prefix)
+        .map_err(|err| vec![err])
+        .and_then(|section| SlaEscalator::from_config(&section, config))
+    {
+        Ok(plugin) => plugins.push(Arc::new(plugin)),
+        Err(problems) => errors.extend(problems),
+    }
+
     if errors.is_empty() { Ok(plugins) } else { Err(errors) }
 }
 
 /// The plugins this build knows.
-pub const KNOWN: &[&str] = &[alert_notifier::NAME, IncidentCommander::NAME];
+pub const KNOWN: &[&str] = &[alert_notifier::NAME, IncidentCommander::NAME, sla_escalator::NAME];
