@@ -19,6 +19,7 @@ pub struct Sentinel {
     pub child: Child,
     pub base: String,
     pub dir: tempfile::TempDir,
+    stdin: Option<std::process::ChildStdin>,
     pub stderr: mpsc::Receiver<String>,
     early: std::sync::Mutex<Vec<String>>,
     pub stdout: std::sync::Arc<std::sync::Mutex<String>>,
@@ -32,6 +33,15 @@ impl Sentinel {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Self {
+        Self::launch(dir, extra, false)
+    }
+
+    /// Like [`Sentinel::start`], with stdin open so the test can type console commands.
+    pub fn start_typing(dir: tempfile::TempDir, extra: &str) -> Self {
+        Self::launch(dir, extra, true)
+    }
+
+    fn launch(dir: tempfile::TempDir, extra: &str, typing: bool) -> Self {
         let config = dir.path().join("sentinel.toml");
         let db = dir.path().join("sentinel.db");
         std::fs::write(&config, format!("{extra}\n")).expect("write config");
@@ -48,11 +58,12 @@ impl Sentinel {
             .env("SENTINEL_DATABASE_URL", format!("sqlite://{}", db.display()))
             .env("SENTINEL_LISTEN", "127.0.0.1:0")
             .env("SENTINEL_CONSOLE_USER", "tester")
-            .stdin(Stdio::null())
+            .stdin(if typing { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn sentinel");
+        let stdin = child.stdin.take();
         let (tx, stderr) = mpsc::channel();
         let err = child.stderr.take().expect("stderr");
         std::thread::spawn(move || {
@@ -90,6 +101,7 @@ impl Sentinel {
             child,
             base,
             dir,
+            stdin,
             stderr,
             early: std::sync::Mutex::new(seen),
             stdout,
@@ -118,6 +130,22 @@ impl Sentinel {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("sentinel did not stop within 10 s of SIGTERM");
+    }
+
+    /// Types a console command (needs [`Sentinel::start_typing`]).
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("started with start_typing");
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Kills the process with SIGKILL — no shutdown of any kind — and hands back its directory.
+    pub fn kill9(mut self) -> tempfile::TempDir {
+        let status = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
     }
 
     /// Everything written to stderr so far.
