@@ -98,6 +98,20 @@ pub async fn run() -> Result<ExitCode> {
     step("…and posts the post-mortem: times, SLA, stages, timeline and lessons learned");
     bot.command_as("alice", &format!("/incident postmortem {incident}"))
         .await;
+    step("The weekly security review posts its checklist: Sentinel checks what it can, people tick the rest");
+    bot.command_as("alice", "/audit run weekly").await;
+    bot.command_as(
+        "alice",
+        "/audit done weekly access-logs nothing unusual in the proxy logs",
+    )
+    .await;
+    bot.command_as(
+        "bob",
+        "/audit skip weekly codeql CodeQL is not enabled on this repository yet",
+    )
+    .await;
+    step("The month's security report so far, in the guide's template");
+    bot.command_as("alice", "/audit report 2026-03").await;
     bot.stop().await;
     println!("\ndemo finished");
     Ok(ExitCode::SUCCESS)

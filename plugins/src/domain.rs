@@ -76,3 +76,13 @@ pub const INCIDENT_CLOSED: &str = "incident.closed";
 /// `incident.escalate_requested` — someone pressed Escalate or typed `/incident escalate`.
 /// Payload: `{ id, at, by }`.
 pub const INCIDENT_ESCALATE_REQUESTED: &str = "incident.escalate_requested";
+
+// ## Audits (emitted by the audit scheduler). Times are RFC 3339 UTC strings. The audit scheduler
+// consumes alert.*, incident.* and sla.breached for its monthly report.
+
+/// `audit.completed` — every item of an audit run is done, checked or skipped. Payload:
+/// `{ run_id, audit: "daily" | "weekly" | "monthly" | "quarterly", completed_at, done_by: [String] }`.
+pub const AUDIT_COMPLETED: &str = "audit.completed";
+/// `audit.overdue` — an audit run is still incomplete after its `overdue_after` and was escalated.
+/// Payload: `{ run_id, audit, open_items: [String], escalated_to, at }`.
+pub const AUDIT_OVERDUE: &str = "audit.overdue";

@@ -5,6 +5,8 @@
 //!
 //! ## Layout
 //! - [`alert_notifier`]: GitHub security alerts to chat, one message per alert kept up to date.
+//! - [`audit_scheduler`]: `/audit` — the guide's daily, weekly, monthly and quarterly checklists,
+//!   checked against GitHub where a bot can, and the monthly security report.
 //! - [`domain`]: the domain events plugins exchange.
 //! - [`incident_commander`]: `/incident` — run an incident through the response plan, with
 //!   checklists, timeline and post-mortem.
@@ -13,6 +15,7 @@
 //!   breaches and silences.
 
 pub mod alert_notifier;
+pub mod audit_scheduler;
 pub mod domain;
 pub mod incident_commander;
 pub mod registry;

@@ -6,6 +6,7 @@ use sentinel_bot::Plugin;
 use sentinel_bot::config::{Config, ConfigError, deserialize_named};
 
 use crate::alert_notifier::{self, AlertNotifier, AlertNotifierConfig};
+use crate::audit_scheduler::{self, AuditConfig, AuditScheduler};
 use crate::incident_commander::{IncidentCommander, IncidentConfig};
 use crate::sla_escalator::{self, SlaConfig, SlaEscalator};
 
@@ -34,6 +35,15 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
         Err(problems) => errors.extend(problems),
     }
 
+    let prefix = format!("plugins.{}", audit_scheduler::NAME);
+    match deserialize_named::<AuditConfig>(config.plugin_section(audit_scheduler::NAME), &prefix)
+        .map_err(|err| vec![err])
+        .and_then(|section| section.resolve(&config.schedule.time_zone))
+    {
+        Ok(settings) => plugins.push(Arc::new(AuditScheduler::new(settings))),
+        Err(problems) => errors.extend(problems),
+    }
+
     let prefix = format!("plugins.{}", sla_escalator::NAME);
     match deserialize_named::<SlaConfig>(config.plugin_section(sla_escalator::NAME), &prefix)
         .map_err(|err| vec![err])
@@ -47,4 +57,9 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
 }
 
 /// The plugins this build knows.
-pub const KNOWN: &[&str] = &[alert_notifier::NAME, IncidentCommander::NAME, sla_escalator::NAME];
+pub const KNOWN: &[&str] = &[
+    alert_notifier::NAME,
+    audit_scheduler::NAME,
+    IncidentCommander::NAME,
+    sla_escalator::NAME,
+];
