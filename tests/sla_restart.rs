@@ -27,7 +27,11 @@ impl FakeChat {
             axum::routing::post(move |headers: HeaderMap, body: String| {
                 let state = state.clone();
                 async move {
-                    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
                     let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                     let text = body["text"].as_str().unwrap_or_default().to_owned();
                     state.received.lock().unwrap().push((key.clone(), text));
@@ -59,7 +63,11 @@ impl FakeChat {
     async fn wait_for(&self, marker: &str, limit: Duration) {
         let start = Instant::now();
         while self.pings()[marker].0 == 0 {
-            assert!(start.elapsed() < limit, "no `{marker}` ping within {limit:?}: {:?}", self.received.lock().unwrap());
+            assert!(
+                start.elapsed() < limit,
+                "no `{marker}` ping within {limit:?}: {:?}",
+                self.received.lock().unwrap()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -94,7 +102,11 @@ async fn pings_pending_at_a_kill_9_arrive_exactly_once_after_restart() {
 
     // Both reminders (due 4 s and 8 s after the declaration) are pending timers now. Kill -9.
     let dir = sentinel.kill9();
-    assert_eq!(chat.pings()["Reminder 1/2"].0, 0, "killed before the first reminder was due");
+    assert_eq!(
+        chat.pings()["Reminder 1/2"].0,
+        0,
+        "killed before the first reminder was due"
+    );
     // Stay down until both reminders are overdue.
     tokio::time::sleep(Duration::from_secs(9)).await;
 
@@ -104,9 +116,18 @@ async fn pings_pending_at_a_kill_9_arrive_exactly_once_after_restart() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let pings = chat.pings();
     for (marker, (keys, _requests)) in &pings {
-        assert_eq!(*keys, 1, "`{marker}` must be sent exactly once (one idempotency key): {pings:?}");
+        assert_eq!(
+            *keys, 1,
+            "`{marker}` must be sent exactly once (one idempotency key): {pings:?}"
+        );
     }
-    let overdue = chat.received.lock().unwrap().iter().filter(|(_, t)| t.contains("Reminder 1/2")).count();
+    let overdue = chat
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| t.contains("Reminder 1/2"))
+        .count();
     assert_eq!(overdue, 1, "the overdue reminder was delivered once");
     drop(sentinel);
 }

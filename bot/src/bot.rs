@@ -100,6 +100,7 @@ impl Bot {
             directory: directory.clone(),
             metrics: Arc::new(Metrics::new()),
             config: config.clone(),
+            writes: store::WriteLock::default(),
         });
 
         let (builtin, specs_slot) = Builtin::new();
@@ -353,6 +354,7 @@ async fn housekeeping(pool: SqlitePool, shared: Arc<Shared>, mut shutdown: Shutd
     loop {
         let before = shared.clock.now() - shared.config.pipeline.retain.chrono();
         let result = async {
+            let _turn = shared.writes.turn().await;
             let mut conn = pool.acquire().await?;
             let events = store::inbox::prune(&mut conn, before).await?;
             let messages = store::outbox::prune(&mut conn, before).await?;

@@ -142,7 +142,10 @@ impl Sentinel {
 
     /// Kills the process with SIGKILL — no shutdown of any kind — and hands back its directory.
     pub fn kill9(mut self) -> tempfile::TempDir {
-        let status = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(status.success());
         let _ = self.child.wait();
         std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))

@@ -406,10 +406,12 @@ impl Worker {
             payload: serde_json::to_string(&event).map_err(encode)?,
         };
         let now = self.shared.clock.now();
+        let turn = self.shared.writes.turn().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         inbox::insert(&mut tx, &new, now).await?;
         store::mark_done(&mut tx, row.id, response.error.as_deref(), now).await?;
         tx.commit().await?;
+        drop(turn);
         self.wakers.dispatcher.wake();
         tracing::info!(
             id = row.id,

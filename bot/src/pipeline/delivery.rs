@@ -132,6 +132,7 @@ async fn deliver(
         })
         .await;
     let now = shared.clock.now();
+    let _turn = shared.writes.turn().await;
     let mut conn = pool.acquire().await?;
     let settings = &shared.config.outbox;
     match result {

@@ -65,6 +65,7 @@ pub async fn dispatch_batch(
     wakers: &Wakers,
 ) -> Result<usize, sqlx::Error> {
     let settings = &shared.config.pipeline;
+    let _turn = shared.writes.turn().await;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let now = shared.clock.now();
     let rows = inbox::next_batch(&mut tx, now, settings.dispatch_batch.max(1)).await?;

@@ -95,6 +95,7 @@ pub fn spawn(
 async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {
     let now = shared.clock.now();
     let result: Result<Vec<Accepted>, sqlx::Error> = async {
+        let _turn = shared.writes.turn().await;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut accepted = Vec::with_capacity(batch.len());
         for (event, _) in batch {

@@ -28,6 +28,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// The configuration.
     pub config: Arc<Config>,
+    /// Whose turn it is to write (see [`crate::store::WriteLock`]).
+    pub writes: crate::store::WriteLock,
 }
 
 /// A wake-up signal that is never lost: a wake sent while the task is busy is seen when it next waits.

@@ -41,10 +41,12 @@ pub async fn fire_due(
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
     loop {
         let now = shared.clock.now();
+        let turn = shared.writes.turn().await;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let fired = timers::fire_due(&mut tx, now, FIRE_BATCH).await?;
         let next = timers::earliest(&mut tx).await?;
         tx.commit().await?;
+        drop(turn);
         if fired > 0 {
             shared.metrics.timers_fired.inc_by(fired as u64);
             wakers.dispatcher.wake();
