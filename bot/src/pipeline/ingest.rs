@@ -97,13 +97,12 @@ async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<
     let result: Result<Vec<Accepted>, sqlx::Error> = async {
         let _turn = shared.writes.turn().await;
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut accepted = Vec::with_capacity(batch.len());
-        for (event, _) in batch {
-            accepted.push(match inbox::insert(&mut tx, event, now).await? {
-                Some(id) => Accepted::New(id),
-                None => Accepted::Duplicate,
-            });
-        }
+        let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
+        let accepted = inbox::insert_many(&mut tx, &events, now)
+            .await?
+            .into_iter()
+            .map(|id| id.map_or(Accepted::Duplicate, Accepted::New))
+            .collect();
         tx.commit().await?;
         Ok(accepted)
     }

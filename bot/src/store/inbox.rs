@@ -28,6 +28,54 @@ pub async fn insert(
     Ok(id.map(EventId))
 }
 
+/// Rows per multi-row insert: 6 parameters each, well under SQLite's 32,766-parameter limit.
+const INSERT_CHUNK: usize = 256;
+
+/// Inserts many events, each unless its dedup key is already there (or earlier in `events`), in as
+/// few statements as possible: per-statement overhead, not SQLite, is what limits ingest. Returns,
+/// in order, each event's new id or `None` for a duplicate.
+pub async fn insert_many(
+    conn: &mut SqliteConnection,
+    events: &[&NewEvent],
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<EventId>>, sqlx::Error> {
+    let mut ids: std::collections::HashMap<&str, i64> = std::collections::HashMap::with_capacity(events.len());
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let mut sql = String::from("INSERT INTO inbox (dedup_key, kind, name, owner, payload, received_at) VALUES ");
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?, ?, ?)"
+            });
+        }
+        sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key");
+        // Only placeholders are generated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for event in chunk {
+            query = query
+                .bind(event.dedup_key.as_str())
+                .bind(event.kind)
+                .bind(&event.name)
+                .bind(&event.owner)
+                .bind(&event.payload)
+                .bind(to_ms(now));
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let key: String = row.try_get("dedup_key")?;
+            let id: i64 = row.try_get("id")?;
+            if let Some(event) = chunk.iter().find(|e| e.dedup_key.as_str() == key) {
+                ids.insert(event.dedup_key.as_str(), id);
+            }
+        }
+    }
+    // A key inserted now belongs to its first occurrence; later ones in the same batch are duplicates.
+    Ok(events
+        .iter()
+        .map(|event| ids.remove(event.dedup_key.as_str()).map(EventId))
+        .collect())
+}
+
 /// An inbox row as the dispatcher reads it.
 #[derive(Debug, Clone)]
 pub struct PendingRow {
@@ -312,4 +360,43 @@ pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result
     .execute(conn)
     .await?
     .rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::NewEvent;
+
+    #[tokio::test]
+    async fn insert_many_keeps_order_and_recognises_duplicates_old_and_within_the_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = crate::store::open(
+            &format!("sqlite://{}/t.db", dir.path().display()),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .expect("open");
+        let mut conn = pool.acquire().await.expect("conn");
+        let now = chrono::Utc::now();
+        let event = |d: &str| NewEvent::github("probe", d, "{}".to_owned());
+        let first = insert_many(&mut conn, &[&event("a")], now).await.expect("insert");
+        assert!(first[0].is_some());
+        // 300 events span two chunks; "a" is old, "b" repeats within the batch.
+        let mut batch: Vec<NewEvent> = vec![event("a"), event("b"), event("b")];
+        batch.extend((0..297).map(|i| event(&format!("n{i}"))));
+        let refs: Vec<&NewEvent> = batch.iter().collect();
+        let ids = insert_many(&mut conn, &refs, now).await.expect("insert");
+        assert_eq!(ids.len(), 300);
+        assert_eq!((ids[0], ids[2]), (None, None));
+        assert!(ids[1].is_some() && ids[3..].iter().all(Option::is_some));
+        let mut unique: Vec<i64> = ids.iter().flatten().map(|id| id.0).collect();
+        unique.dedup();
+        assert_eq!(unique.len(), 298, "ids are distinct and in insertion order");
+        assert!(unique.windows(2).all(|w| w[0] < w[1]));
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("count");
+        assert_eq!(stored, 299);
+    }
 }
