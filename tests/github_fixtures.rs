@@ -63,6 +63,30 @@ async fn every_fixture_goes_through_the_signed_endpoint_and_security_alerts_reac
     }
     assert_eq!(accepted, 16);
 
+    let pool = sentinel_bot::store::open(
+        &format!("sqlite://{}", sentinel.database().display()),
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    // Everything acknowledged is handled and delivered before the channel is read.
+    let mut quiet = false;
+    for _ in 0..400 {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM inbox WHERE state = 'pending') + \
+                    (SELECT COUNT(*) FROM outbox WHERE state = 'pending')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if busy == 0 {
+            quiet = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(quiet, "events or messages still pending after 10 s");
+
     // What #security-incidents shows: one message per distinct alert, each title once as a new post.
     let console = sentinel.wait_console("Secret scanning alert");
     for title in [
@@ -77,12 +101,6 @@ async fn every_fixture_goes_through_the_signed_endpoint_and_security_alerts_reac
         "expected a post per distinct alert, saw {new_posts}:\n{console}"
     );
 
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE kind = 'github'")
         .fetch_one(&pool)
         .await

@@ -101,6 +101,7 @@ impl Bot {
             metrics: Arc::new(Metrics::new()),
             config: config.clone(),
             writes: store::WriteLock::default(),
+            ingest_waiting: Default::default(),
         });
 
         let (builtin, specs_slot) = Builtin::new();

@@ -15,6 +15,11 @@ impl HumanDuration {
         Self(std::time::Duration::from_secs(secs))
     }
 
+    /// From whole milliseconds.
+    pub const fn millis(millis: u64) -> Self {
+        Self(std::time::Duration::from_millis(millis))
+    }
+
     /// From whole minutes.
     pub const fn minutes(minutes: u64) -> Self {
         Self::secs(minutes * 60)

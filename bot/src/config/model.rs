@@ -95,6 +95,11 @@ pub struct PipelineConfig {
     pub ingest_batch: usize,
     /// Most events the dispatcher handles in one synced transaction.
     pub dispatch_batch: usize,
+    /// While inputs are queueing for the inbox, the dispatcher handles at most this many events...
+    pub under_load_dispatch_batch: usize,
+    /// ...and then pauses this long, so acknowledging deliveries comes first (GitHub gives up on a
+    /// delivery after 10 s and does not send it again by itself). `0s` turns this off.
+    pub under_load_dispatch_pause: HumanDuration,
     /// How long handled events (and delivered messages) are kept; a replay older than this is no
     /// longer recognised as a duplicate.
     pub retain: HumanDuration,
@@ -108,6 +113,8 @@ impl Default for PipelineConfig {
             retry_max: HumanDuration::minutes(10),
             ingest_batch: 512,
             dispatch_batch: 128,
+            under_load_dispatch_batch: 4,
+            under_load_dispatch_pause: HumanDuration::millis(50),
             retain: HumanDuration::days(90),
         }
     }

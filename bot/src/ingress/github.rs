@@ -134,8 +134,16 @@ async fn receive(
         )
         .await;
     };
-    let envelope: Envelope<'_> = match serde_json::from_slice(&body) {
-        Ok(envelope) => envelope,
+    // JSON is UTF-8: checking that first lets the payload be stored as the very text that was signed.
+    let parsed = std::str::from_utf8(&body)
+        .map_err(|err| err.to_string())
+        .and_then(|text| {
+            serde_json::from_str::<Envelope<'_>>(text)
+                .map(|envelope| (text, envelope))
+                .map_err(|err| err.to_string())
+        });
+    let (text, envelope) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             return reject(
                 StatusCode::BAD_REQUEST,
@@ -146,7 +154,7 @@ async fn receive(
         }
     };
     if event == "ping" {
-        return (StatusCode::OK, Json(json!({ "status": "pong" }))).into_response();
+        return fixed(StatusCode::OK, r#"{"status":"pong"}"#);
     }
     if let Some(repository) = &envelope.repository
         && !allowed(&state.shared.config.github.allowed_repositories, &repository.full_name)
@@ -164,16 +172,18 @@ async fn receive(
         )
             .into_response();
     }
-    // Checked above to be JSON, and JSON is UTF-8.
-    let raw = String::from_utf8_lossy(&body).into_owned();
-    match state.ingest.submit(NewEvent::github(event, delivery_id, raw)).await {
+    match state
+        .ingest
+        .submit(NewEvent::github(event, delivery_id, text.to_owned()))
+        .await
+    {
         Ok(Accepted::New(id)) => {
             tracing::info!(delivery = delivery_id, event, id = id.0, "webhook stored");
-            (StatusCode::ACCEPTED, Json(json!({ "status": "accepted" }))).into_response()
+            fixed(StatusCode::ACCEPTED, r#"{"status":"accepted"}"#)
         }
         Ok(Accepted::Duplicate) => {
             tracing::info!(delivery = delivery_id, event, "duplicate webhook delivery ignored");
-            (StatusCode::OK, Json(json!({ "status": "duplicate" }))).into_response()
+            fixed(StatusCode::OK, r#"{"status":"duplicate"}"#)
         }
         Err(err) => {
             tracing::error!(delivery = delivery_id, cause = %err, "webhook not stored");
@@ -184,6 +194,11 @@ async fn receive(
                 .into_response()
         }
     }
+}
+
+/// A constant JSON answer: the hot path builds no JSON value for it.
+fn fixed(status: StatusCode, body: &'static str) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -4,6 +4,10 @@
 //! runs inside its own savepoint, so a failing plugin's effects roll back alone while the others'
 //! commit. A failed handling is retried with exponential backoff (only that plugin runs again) and,
 //! after `pipeline.max_attempts`, parked as dead: logged, counted and listed by `sentinel dead list`.
+//!
+//! Acknowledgements come first: while inputs are queueing for the inbox, the dispatcher takes small
+//! batches and pauses between them (`pipeline.under_load_dispatch_*`), so a burst of webhooks is
+//! stored and answered in time and handled right after; meanwhile events still flow, only slower.
 
 use std::sync::Arc;
 
@@ -12,6 +16,7 @@ use sqlx::{Connection, SqlitePool};
 
 use super::router::Router;
 use super::{Shared, Shutdown, Wakers, backoff};
+use crate::config::PipelineConfig;
 use crate::cx::{Cx, Effects};
 use crate::ids::EventId;
 use crate::metrics::HandledLabels;
@@ -26,11 +31,19 @@ pub async fn run(pool: SqlitePool, shared: Arc<Shared>, router: Arc<Router>, wak
     loop {
         woken.borrow_and_update();
         loop {
-            match dispatch_batch(&pool, &shared, &router, &wakers).await {
+            let waiting = shared.ingest_waiting.load(std::sync::atomic::Ordering::Relaxed);
+            let pace = Pace::new(&shared.config.pipeline, waiting);
+            match dispatch_batch(&pool, &shared, &router, &wakers, pace.batch).await {
                 Ok(0) => break,
                 Ok(_) => {
                     if shutdown.is_down() {
                         return;
+                    }
+                    if let Some(pause) = pace.pause {
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = shutdown.wait() => return,
+                        }
                     }
                 }
                 Err(err) => {
@@ -57,18 +70,43 @@ pub async fn run(pool: SqlitePool, shared: Arc<Shared>, router: Arc<Router>, wak
     }
 }
 
-/// Handles one batch of due events. Returns how many events it looked at.
+/// How much the dispatcher takes on next, and whether it pauses after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pace {
+    batch: usize,
+    pause: Option<std::time::Duration>,
+}
+
+impl Pace {
+    /// Full batches when nobody waits for the inbox; small batches and pauses while `waiting` senders do.
+    fn new(settings: &PipelineConfig, waiting: usize) -> Self {
+        let pause = settings.under_load_dispatch_pause.std();
+        if waiting > 0 && !pause.is_zero() {
+            Self {
+                batch: settings.under_load_dispatch_batch.max(1),
+                pause: Some(pause),
+            }
+        } else {
+            Self {
+                batch: settings.dispatch_batch.max(1),
+                pause: None,
+            }
+        }
+    }
+}
+
+/// Handles one batch of at most `limit` due events. Returns how many events it looked at.
 pub async fn dispatch_batch(
     pool: &SqlitePool,
     shared: &Shared,
     router: &Router,
     wakers: &Wakers,
+    limit: usize,
 ) -> Result<usize, sqlx::Error> {
-    let settings = &shared.config.pipeline;
     let _turn = shared.writes.turn().await;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let now = shared.clock.now();
-    let rows = inbox::next_batch(&mut tx, now, settings.dispatch_batch.max(1)).await?;
+    let rows = inbox::next_batch(&mut tx, now, limit.max(1)).await?;
     if rows.is_empty() {
         tx.rollback().await?;
         return Ok(0);
@@ -211,4 +249,28 @@ fn count(shared: &Shared, plugin: &str, result: &str) {
             result: result.to_owned(),
         })
         .inc();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HumanDuration;
+
+    #[test]
+    fn acknowledgements_come_first_only_while_senders_wait() {
+        let settings = PipelineConfig::default();
+        let idle = Pace::new(&settings, 0);
+        assert_eq!(idle.batch, settings.dispatch_batch);
+        assert_eq!(idle.pause, None);
+
+        let busy = Pace::new(&settings, 3);
+        assert_eq!(busy.batch, settings.under_load_dispatch_batch);
+        assert_eq!(busy.pause, Some(settings.under_load_dispatch_pause.std()));
+
+        let off = PipelineConfig {
+            under_load_dispatch_pause: HumanDuration::secs(0),
+            ..PipelineConfig::default()
+        };
+        assert_eq!(Pace::new(&off, 3), idle);
+    }
 }

@@ -5,6 +5,7 @@
 //! hundreds of inputs; alone, an input waits for exactly one sync.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -41,14 +42,33 @@ type Request = (NewEvent, oneshot::Sender<Result<Accepted, IngestError>>);
 #[derive(Clone)]
 pub struct Ingest {
     queue: mpsc::Sender<Request>,
+    shared: Arc<Shared>,
 }
 
 impl Ingest {
     /// Stores `event` durably (or recognises it as a duplicate) and returns once that is on disk.
     pub async fn submit(&self, event: NewEvent) -> Result<Accepted, IngestError> {
+        let _waiting = Waiting::count(&self.shared);
         let (reply, answer) = oneshot::channel();
         self.queue.send((event, reply)).await.map_err(|_| IngestError::Closed)?;
         answer.await.map_err(|_| IngestError::Closed)?
+    }
+}
+
+/// Counts a sender as waiting (see [`Shared::ingest_waiting`]) until dropped, also when the sender
+/// gives up half-way (its client went away).
+struct Waiting<'a>(&'a Shared);
+
+impl<'a> Waiting<'a> {
+    fn count(shared: &'a Shared) -> Self {
+        shared.ingest_waiting.fetch_add(1, Ordering::Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.ingest_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -61,6 +81,7 @@ pub fn spawn(
 ) -> (Ingest, tokio::task::JoinHandle<()>) {
     let batch = batch.max(1);
     let (queue, mut requests) = mpsc::channel::<Request>(batch * 4);
+    let handle_shared = shared.clone();
     let task = tokio::spawn(async move {
         let mut pending: Vec<Request> = Vec::with_capacity(batch);
         while requests.recv_many(&mut pending, batch).await > 0 {
@@ -89,7 +110,13 @@ pub fn spawn(
             }
         }
     });
-    (Ingest { queue }, task)
+    (
+        Ingest {
+            queue,
+            shared: handle_shared,
+        },
+        task,
+    )
 }
 
 async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {

@@ -30,6 +30,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     /// Whose turn it is to write (see [`crate::store::WriteLock`]).
     pub writes: crate::store::WriteLock,
+    /// Inputs submitted to the inbox writer and not yet answered: above zero, senders are waiting.
+    pub ingest_waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// A wake-up signal that is never lost: a wake sent while the task is busy is seen when it next waits.
