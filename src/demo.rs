@@ -34,7 +34,7 @@ pub async fn run() -> Result<ExitCode> {
     bot.command_as("alice", "/deploy now").await;
 
     step("GitHub reports a Dependabot alert: it is posted once, with what to do and buttons to act");
-    let created = include_str!("../../shared/fixtures/github/dependabot_alert.created.json");
+    let created = include_str!("../samples/github/dependabot_alert.created.json");
     bot.push(NewEvent::github(
         "dependabot_alert",
         "demo-dependabot-1",
@@ -49,7 +49,7 @@ pub async fn run() -> Result<ExitCode> {
     ))
     .await;
     step("GitHub reports another alert that was fixed before Sentinel heard of it: posted as fixed, no buttons");
-    let fixed = include_str!("../../shared/fixtures/github/dependabot_alert.fixed.json");
+    let fixed = include_str!("../samples/github/dependabot_alert.fixed.json");
     bot.push(NewEvent::github(
         "dependabot_alert",
         "demo-dependabot-2",

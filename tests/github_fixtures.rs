@@ -25,7 +25,7 @@ async fn every_fixture_goes_through_the_signed_endpoint_and_security_alerts_reac
     let sentinel = Sentinel::start(&format!("[github]\nwebhook_secret = \"{SECRET}\"\n"));
     let client = reqwest::Client::new();
     let url = sentinel.url("/webhooks/github");
-    let dir = format!("{}/../shared/fixtures/github", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/tests/fixtures/github", env!("CARGO_MANIFEST_DIR"));
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

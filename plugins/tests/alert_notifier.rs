@@ -12,7 +12,7 @@ use sentinel_bot::{Action, Actor, Mention, NewEvent, Origin, Platform, Plugin};
 use sentinel_plugins::alert_notifier::{AlertNotifier, AlertNotifierConfig};
 use serde_json::{Value, json};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/github/");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github/");
 
 fn fixture(file: &str) -> Value {
     let path = format!("{FIXTURES}{file}");

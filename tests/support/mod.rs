@@ -185,7 +185,7 @@ impl Drop for Sentinel {
 
 /// A fixture's bytes.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../shared/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

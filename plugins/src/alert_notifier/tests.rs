@@ -10,7 +10,7 @@ use super::*;
 use sentinel_bot::Severity;
 
 /// Same relative path from the scratch crate and from `plugins/` in the bot.
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/github/");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github/");
 
 /// Event types this module handles; everything else must be ignored.
 const SECURITY_EVENTS: [&str; 8] = [
