@@ -1,6 +1,8 @@
 //! `[plugins.incident_commander]`: where incidents are posted, when alerts open them, who may do
 //! what, and each stage's checklist.
 
+use std::collections::BTreeMap;
+
 use sentinel_bot::Severity;
 use sentinel_bot::config::{Config, ConfigError};
 use serde::Deserialize;
@@ -29,6 +31,9 @@ pub struct IncidentConfig {
     /// Each stage's checklist, posted when an incident enters the stage. A stage listed here
     /// replaces its default from the security guide.
     pub checklists: Checklists,
+    /// A GitHub issue per incident, created and kept up to date through the core's GitHub worker.
+    /// Off unless `repository` is set.
+    pub tracking_issue: TrackingIssue,
 }
 
 impl Default for IncidentConfig {
@@ -40,8 +45,66 @@ impl Default for IncidentConfig {
             resolve_on_alert_closed: false,
             roles: Roles::default(),
             checklists: Checklists::default(),
+            tracking_issue: TrackingIssue::default(),
         }
     }
+}
+
+/// `[plugins.incident_commander.tracking_issue]`: one GitHub issue per incident. It is created when
+/// an incident opens (declared or from an alert), updated when its state, severity, stage, people,
+/// alerts or deadlines change (closed when the incident is resolved or closed, reopened with it), and
+/// gets the post-mortem as a comment. Needs a GitHub token (`[github] token` /
+/// `SENTINEL_GITHUB_TOKEN`) that may write issues in the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingIssue {
+    /// The repository (`org/repo`) tracking issues are created in. Unset: no tracking issues, and
+    /// no GitHub request at all.
+    pub repository: Option<String>,
+    /// Labels every tracking issue gets.
+    pub labels: Vec<String>,
+    /// The severity label is this prefix followed by the severity (`severity:critical`); empty: no
+    /// severity label. Labels are sent when the issue is created and again only when the severity
+    /// changes, so labels added on GitHub survive other updates (a severity change sets the labels
+    /// to `labels` plus the new severity label).
+    pub severity_label_prefix: String,
+    /// Assign the issue to the incident's commander and assignee, by the `github` login of their
+    /// `[people.<name>]` entry (people without one are left out). Assignees are sent only when they
+    /// change.
+    pub assignees_from_people: bool,
+    /// Filled at start-up from `[people]`: each person's GitHub login. Not read from this section.
+    #[serde(skip)]
+    pub logins: BTreeMap<String, String>,
+}
+
+impl Default for TrackingIssue {
+    fn default() -> Self {
+        Self {
+            repository: None,
+            labels: vec!["security-incident".to_owned()],
+            severity_label_prefix: "severity:".to_owned(),
+            assignees_from_people: true,
+            logins: BTreeMap::new(),
+        }
+    }
+}
+
+impl TrackingIssue {
+    /// The repository (`org/repo`) issues go to, when tracking is on.
+    pub fn repository(&self) -> Option<&str> {
+        self.repository.as_deref().filter(|r| !r.is_empty())
+    }
+}
+
+/// True for `org/repo` made of the characters GitHub allows in names.
+fn is_repository(text: &str) -> bool {
+    let name = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    matches!(text.split_once('/'), Some((owner, repo)) if name(owner) && name(repo) && repo != "." && repo != "..")
 }
 
 /// How alerts are grouped into incidents.
@@ -161,8 +224,16 @@ impl IncidentConfig {
     /// Reads `[plugins.incident_commander]` and checks it against the rest of `config`.
     pub fn from_config(config: &Config, name: &str) -> Result<Self, Vec<ConfigError>> {
         let prefix = format!("plugins.{name}");
-        let parsed: Self =
+        let mut parsed: Self =
             sentinel_bot::config::deserialize_named(config.plugin_section(name), &prefix).map_err(|e| vec![e])?;
+        parsed.tracking_issue.logins = config
+            .people
+            .iter()
+            .filter_map(|(name, person)| {
+                let login = person.github.as_deref()?.trim();
+                (!login.is_empty()).then(|| (name.clone(), login.to_owned()))
+            })
+            .collect();
         let errors = parsed.problems(config, &prefix);
         if errors.is_empty() { Ok(parsed) } else { Err(errors) }
     }
@@ -197,6 +268,57 @@ impl IncidentConfig {
                 ));
             }
         }
+        let tracking = &self.tracking_issue;
+        if let Some(repository) = &tracking.repository
+            && !is_repository(repository)
+        {
+            errors.push(ConfigError::new(
+                format!("{prefix}.tracking_issue.repository"),
+                format!("`{repository}` is not a repository: expected `org/repo`, e.g. \"acme/security-incidents\""),
+            ));
+        }
+        if tracking.labels.iter().any(|label| label.trim().is_empty()) {
+            errors.push(ConfigError::new(
+                format!("{prefix}.tracking_issue.labels"),
+                "labels must not be empty",
+            ));
+        }
         errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_documents_the_tracking_issue_defaults() {
+        let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/sentinel.example.toml"));
+        let table = sentinel_bot::config::load::parse_table(text, "example").unwrap();
+        let config = sentinel_bot::config::load::from_table(table).unwrap();
+        let parsed = IncidentConfig::from_config(&config, "incident_commander").unwrap();
+        let tracking = TrackingIssue {
+            logins: BTreeMap::new(),
+            ..parsed.tracking_issue
+        };
+        assert_eq!(tracking, TrackingIssue::default());
+        assert_eq!(tracking.repository(), None);
+    }
+
+    #[test]
+    fn repositories_are_org_slash_repo() {
+        assert!(is_repository("acme/security-incidents"));
+        assert!(is_repository("acme-corp/sec.incidents_2"));
+        for bad in [
+            "acme",
+            "/repo",
+            "acme/",
+            "acme/a/b",
+            "acme/..",
+            "acme/sec incidents",
+            "ac me/x",
+        ] {
+            assert!(!is_repository(bad), "{bad}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! deadlines, warnings, escalations and breaches go on the timeline and the incident message.
 
 use chrono::{DateTime, Utc};
+use sentinel_bot::github::GITHUB_RESPONSE;
 use sentinel_bot::{Cx, DomainEvent, Message, PluginError, Severity};
 use serde::Deserialize;
 
@@ -14,8 +15,10 @@ use crate::domain::{
     ALERT_CLOSED, ALERT_INCIDENT_REQUESTED, ALERT_REOPENED, SLA_BREACHED, SLA_PING, SLA_PLANNED, SLA_WARNING,
 };
 
-/// Domain events this plugin consumes (emitted by the alert notifier and the SLA escalator).
+/// Domain events this plugin consumes (emitted by the alert notifier, the SLA escalator and the
+/// core's GitHub worker, whose answers go to `tracking`).
 pub const CONSUMED: &[&str] = &[
+    GITHUB_RESPONSE,
     ALERT_INCIDENT_REQUESTED,
     ALERT_CLOSED,
     ALERT_REOPENED,

@@ -4,21 +4,25 @@
 //! channel kept up to date in place, a thread of notes, stage checklists, a timeline and a
 //! post-mortem. Alerts open incidents (or join one) through the alert notifier's domain events;
 //! the SLA escalator's deadlines and breaches show on the message. Roles from config decide who
-//! may do what.
+//! may do what. Optionally each incident also has a GitHub tracking issue (`tracking`, `issue`),
+//! created and kept up to date through the core's GitHub worker, which gets the post-mortem as a
+//! comment.
 
 mod auth;
 mod commands;
 mod config;
 mod events;
+mod issue;
 mod model;
 mod ops;
 mod plugin;
 mod postmortem;
 mod render;
 mod store;
+mod tracking;
 
 pub use auth::Role;
 pub use commands::{IncidentCommand, Op};
-pub use config::{Checklists, Grouping, IncidentConfig, Roles};
+pub use config::{Checklists, Grouping, IncidentConfig, Roles, TrackingIssue};
 pub use model::{IncidentId, IncidentState, Stage};
 pub use plugin::IncidentCommander;

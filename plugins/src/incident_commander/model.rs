@@ -281,6 +281,76 @@ pub struct TimelineEntry {
     pub text: String,
 }
 
+/// How far an incident's GitHub tracking issue has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackingState {
+    /// The create request is out; no answer yet.
+    Creating,
+    /// GitHub created the issue; its number is known.
+    Tracked,
+    /// The create failed.
+    Failed,
+}
+
+impl TrackingState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackingState::Creating => "creating",
+            TrackingState::Tracked => "tracked",
+            TrackingState::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored name (an unknown name reads as failed, which sends nothing).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "creating" => TrackingState::Creating,
+            "tracked" => TrackingState::Tracked,
+            _ => TrackingState::Failed,
+        }
+    }
+}
+
+/// An incident's GitHub tracking issue, as stored (migration `0008_incident_tracking.sql`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracking {
+    /// The incident.
+    pub incident: IncidentId,
+    /// `org/repo` the issue lives in.
+    pub repository: String,
+    /// How far it has got.
+    pub state: TrackingState,
+    /// GitHub's issue number, once known.
+    pub issue_number: Option<i64>,
+    /// The issue's page, once known.
+    pub html_url: Option<String>,
+    /// The issue fields last sent; `None` when unknown (after a failed update).
+    pub synced: Option<serde_json::Value>,
+    /// The number of the latest update sent.
+    pub sent_seq: i64,
+    /// The highest update number GitHub accepted.
+    pub applied_seq: i64,
+    /// A post-mortem waits for the issue number.
+    pub postmortem: bool,
+    /// The failed create certainly created nothing, so the next change may try again.
+    pub retry_create: bool,
+    /// The channel has been told about the current run of failures.
+    pub failure_noted: bool,
+    /// The latest failure.
+    pub last_error: Option<String>,
+}
+
+impl Tracking {
+    /// `acme/security-incidents#7`, or the repository alone while the number is unknown.
+    pub fn reference(&self) -> String {
+        match self.issue_number {
+            Some(number) => format!("{}#{number}", self.repository),
+            None => self.repository.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use super::model::{CheckItem, Incident, IncidentId, IncidentState, Stage};
 use super::postmortem;
 use super::render::{self, View};
 use super::store::{self, Change, Filter, NewIncident};
+use super::tracking;
 use crate::domain;
 
 /// Why an operation did not happen.
@@ -113,6 +114,7 @@ pub async fn publish(cx: &mut Cx<'_>, config: &IncidentConfig, id: IncidentId) -
     let checks = store::checks(cx.db(), id, Some(incident.stage)).await?;
     let alerts = store::alerts(cx.db(), id).await?;
     let last_update = store::last_update(cx.db(), id).await?;
+    let tracking_issue = tracking::link(cx, id).await?;
     let now = cx.now();
     let message = render::incident_message(
         &config.channel,
@@ -121,10 +123,13 @@ pub async fn publish(cx: &mut Cx<'_>, config: &IncidentConfig, id: IncidentId) -
             checks: &checks,
             alerts: &alerts,
             last_update: last_update.as_ref(),
+            tracking_issue: tracking_issue.as_deref(),
             now,
         },
     );
-    cx.send(message).await
+    cx.send(message).await?;
+    // Every change of an incident re-sends its message, so this is where its issue follows.
+    tracking::sync(cx, config, id).await
 }
 
 /// Posts a note in the incident's thread.
@@ -709,6 +714,7 @@ async fn show(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id:
     let checks = store::checks(cx.db(), id, Some(incident.stage)).await?;
     let alerts = store::alerts(cx.db(), id).await?;
     let last_update = store::last_update(cx.db(), id).await?;
+    let tracking_issue = tracking::link(cx, id).await?;
     let now = cx.now();
     let mut message = render::incident_message(
         &config.channel,
@@ -717,6 +723,7 @@ async fn show(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id:
             checks: &checks,
             alerts: &alerts,
             last_update: last_update.as_ref(),
+            tracking_issue: tracking_issue.as_deref(),
             now,
         },
     );
@@ -739,14 +746,21 @@ async fn timeline(cx: &mut Cx<'_>, caller: &Caller<'_>, id: IncidentId) -> Outco
     .await
 }
 
-async fn post_mortem(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id: IncidentId) -> Outcome {
-    let incident = load(cx, id).await?;
+/// The post-mortem of incident `id` as of now, when it exists.
+pub async fn post_mortem_markdown(
+    cx: &mut Cx<'_>,
+    config: &IncidentConfig,
+    id: IncidentId,
+) -> Result<Option<String>, PluginError> {
+    let Some(incident) = store::get(cx.db(), id).await? else {
+        return Ok(None);
+    };
     let visits = store::stage_visits(cx.db(), id).await?;
     let checks = store::checks(cx.db(), id, None).await?;
     let alerts = store::alerts(cx.db(), id).await?;
     let entries = store::timeline(cx.db(), id).await?;
     let now = cx.now();
-    let body = postmortem::markdown(&postmortem::Facts {
+    Ok(Some(postmortem::markdown(&postmortem::Facts {
         incident: &incident,
         visits: &visits,
         checks: &checks,
@@ -754,8 +768,15 @@ async fn post_mortem(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'
         timeline: &entries,
         lessons: config.checklists.of(Stage::Lessons),
         now,
-    });
+    })))
+}
+
+async fn post_mortem(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id: IncidentId) -> Outcome {
+    let incident = load(cx, id).await?;
+    let body = post_mortem_markdown(cx, config, id).await?.unwrap_or_default();
+    let now = cx.now();
     store::record(cx.db(), id, now, &caller.name, "postmortem", "posted the post-mortem").await?;
+    let issue = tracking::post_mortem(cx, config, id, &body).await?.unwrap_or_default();
     cx.send(
         Message::new(
             config.channel.as_str(),
@@ -769,7 +790,7 @@ async fn post_mortem(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'
     reply(
         cx,
         caller,
-        format!("Posted the post-mortem of incident {id} to #{}.", config.channel),
+        format!("Posted the post-mortem of incident {id} to #{}{issue}.", config.channel),
     )
     .await
 }

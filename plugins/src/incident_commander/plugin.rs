@@ -1,6 +1,7 @@
 //! The plugin: routes commands, buttons and domain events, with the role check in front.
 
 use async_trait::async_trait;
+use sentinel_bot::github::{GITHUB_RESPONSE, GitHubResponse};
 use sentinel_bot::{CommandSpec, Cx, Event, Message, Origin, Plugin, PluginError, Subscriptions};
 
 use super::auth;
@@ -8,6 +9,7 @@ use super::commands::{self, Op};
 use super::config::IncidentConfig;
 use super::events;
 use super::ops::{self, Caller, Failure};
+use super::tracking;
 
 /// The incident commander.
 pub struct IncidentCommander {
@@ -91,7 +93,12 @@ impl Plugin for IncidentCommander {
                 Ok(op) => self.perform(cx, &action.origin, op, false).await,
                 Err(text) => cx.reply_private(&action.origin, Message::reply(text)).await,
             },
-            Event::Domain(domain) => events::handle(cx, &self.config, domain).await,
+            Event::Domain(domain) => match GitHubResponse::for_plugin(event, Self::NAME) {
+                Some(response) => tracking::on_response(cx, &self.config, &response).await,
+                // Another plugin's answer.
+                None if domain.kind == GITHUB_RESPONSE => Ok(()),
+                None => events::handle(cx, &self.config, domain).await,
+            },
             Event::GitHub(_) | Event::Timer(_) | Event::Schedule(_) => Ok(()),
         }
     }

@@ -90,6 +90,8 @@ pub struct View<'a> {
     pub alerts: &'a [LinkedAlert],
     /// The latest status update.
     pub last_update: Option<&'a TimelineEntry>,
+    /// The GitHub tracking issue, once it exists: `acme/security-incidents#7 — https://…`.
+    pub tracking_issue: Option<&'a str>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -150,6 +152,9 @@ pub fn incident_message(channel: &str, view: &View<'_>) -> Message {
     if !view.alerts.is_empty() {
         let alerts: Vec<String> = view.alerts.iter().map(LinkedAlert::describe).collect();
         message = message.field("Alerts", alerts.join("\n"));
+    }
+    if let Some(issue) = view.tracking_issue {
+        message = message.field("Tracking issue", issue);
     }
     if let Some(summary) = &incident.summary {
         message = message.field("Summary", summary.clone());

@@ -1,4 +1,5 @@
-//! The incident commander's tables (migration `0003_incidents.sql`): every query it runs.
+//! The incident commander's tables (migrations `0003_incidents.sql`, `0008_incident_tracking.sql`): every
+//! query it runs.
 
 use chrono::{DateTime, Utc};
 use sentinel_bot::Severity;
@@ -6,7 +7,10 @@ use sentinel_bot::store::{from_ms, to_ms};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::model::{CheckItem, Incident, IncidentId, IncidentState, LinkedAlert, Stage, StageVisit, TimelineEntry};
+use super::model::{
+    CheckItem, Incident, IncidentId, IncidentState, LinkedAlert, Stage, StageVisit, TimelineEntry, Tracking,
+    TrackingState,
+};
 
 /// What a new incident starts with.
 #[derive(Debug, Clone)]
@@ -501,4 +505,70 @@ pub async fn alerts(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec<L
             })
         })
         .collect()
+}
+
+/// The tracking issue of incident `id`, when one was ever asked for.
+pub async fn tracking(conn: &mut SqliteConnection, id: IncidentId) -> Result<Option<Tracking>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT repository, state, issue_number, html_url, synced, sent_seq, applied_seq, postmortem, retry_create,
+                failure_noted, last_error
+         FROM incident_tracking WHERE incident_id = ?",
+    )
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        let synced: Option<String> = row.try_get("synced")?;
+        Ok(Tracking {
+            incident: id,
+            repository: row.try_get("repository")?,
+            state: TrackingState::parse(row.try_get::<&str, _>("state")?),
+            issue_number: row.try_get("issue_number")?,
+            html_url: row.try_get("html_url")?,
+            // Only this module writes the column, always JSON; anything else reads as unknown.
+            synced: synced.and_then(|text| serde_json::from_str(&text).ok()),
+            sent_seq: row.try_get("sent_seq")?,
+            applied_seq: row.try_get("applied_seq")?,
+            postmortem: row.try_get::<i64, _>("postmortem")? != 0,
+            retry_create: row.try_get::<i64, _>("retry_create")? != 0,
+            failure_noted: row.try_get::<i64, _>("failure_noted")? != 0,
+            last_error: row.try_get("last_error")?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores `tracking` (created on first save, replaced after).
+pub async fn save_tracking(
+    conn: &mut SqliteConnection,
+    tracking: &Tracking,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let synced = tracking.synced.as_ref().map(serde_json::Value::to_string);
+    sqlx::query(
+        "INSERT INTO incident_tracking (incident_id, repository, state, issue_number, html_url, synced, sent_seq,
+             applied_seq, postmortem, retry_create, failure_noted, last_error, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         ON CONFLICT (incident_id) DO UPDATE SET repository = excluded.repository, state = excluded.state,
+             issue_number = excluded.issue_number, html_url = excluded.html_url, synced = excluded.synced,
+             sent_seq = excluded.sent_seq, applied_seq = excluded.applied_seq, postmortem = excluded.postmortem,
+             retry_create = excluded.retry_create, failure_noted = excluded.failure_noted,
+             last_error = excluded.last_error, updated_at = excluded.updated_at",
+    )
+    .bind(tracking.incident.0)
+    .bind(&tracking.repository)
+    .bind(tracking.state.as_str())
+    .bind(tracking.issue_number)
+    .bind(&tracking.html_url)
+    .bind(synced)
+    .bind(tracking.sent_seq)
+    .bind(tracking.applied_seq)
+    .bind(i64::from(tracking.postmortem))
+    .bind(i64::from(tracking.retry_create))
+    .bind(i64::from(tracking.failure_noted))
+    .bind(&tracking.last_error)
+    .bind(to_ms(now))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
