@@ -739,7 +739,8 @@ async fn a_retried_thread_start_uses_the_thread_an_earlier_attempt_made() {
         h.fake
             .calls_to(Method::GET, "/guilds/400000000000000004/threads/active")
             .len(),
-        1
+        2,
+        "looked before each attempt"
     );
     let thread = h.fake.channel_threads.lock().unwrap()[0].0.clone();
     let posts = h.fake.calls_to(Method::POST, &format!("/channels/{thread}/messages"));

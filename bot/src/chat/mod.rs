@@ -54,8 +54,6 @@ pub struct SpaceRequest<'a> {
     pub parent: &'a str,
     /// The space: key, name and members (`[people]` / `[groups]` keys).
     pub space: &'a Space,
-    /// Earlier failed attempts: above zero, an earlier attempt may have opened it already.
-    pub attempts: u32,
 }
 
 /// A space that is open.

@@ -187,7 +187,6 @@ async fn open_space(
             idempotency_key: &row.idempotency_key,
             parent: &row.channel,
             space,
-            attempts: row.attempts,
         })
         .await;
     if let Ok(opened) = &result {

@@ -6,9 +6,9 @@
 //! to a message; its id is a channel id, so its messages are posted to it like to any channel.
 //! Discord has no invitations for public threads: the members are mentioned in the thread's first
 //! message, which adds them. A thread reply inside a space (a thread cannot hold threads) is a
-//! reply to its parent message in the same thread. When an attempt to open a space is retried,
-//! the parent channel's active threads are searched for one of that name first, so a lost answer
-//! does not leave two threads.
+//! reply to its parent message in the same thread. Before a space's thread is started, the
+//! parent channel's active threads are searched for one of that name, so a retry after a lost
+//! answer (or a crash before the answer was recorded) does not leave two threads.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -339,10 +339,16 @@ impl ChatAdapter for DiscordAdapter {
     async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
         let space = request.space;
         let name = render::truncate(space.name.trim(), 100);
-        let existing = if request.attempts > 0 {
-            self.find_thread(request.parent, &name).await?
-        } else {
-            None
+        // An earlier attempt may have started the thread and lost the answer (or crashed before
+        // recording it): look before starting another. Not being allowed to look is no reason
+        // not to start one.
+        let existing = match self.find_thread(request.parent, &name).await {
+            Ok(found) => found,
+            Err(DeliveryError::Permanent(reason)) => {
+                tracing::info!(space = %space.key, cause = %reason, "cannot list active threads; starting one");
+                None
+            }
+            Err(retry) => return Err(retry),
         };
         let thread = match existing {
             Some(thread) => {
