@@ -150,7 +150,10 @@ impl<'a> Cx<'a> {
     /// webhook receives an `open_space` request (see [`crate::chat::webhook`]).
     ///
     /// If the space cannot be opened on a platform, its messages there fail and are listed by
-    /// `sentinel dead list` with the reason.
+    /// `sentinel dead list` with the reason. Open a space before the first message to it: a
+    /// message queued before the opening fails the same way. The first call for a key decides its
+    /// name, parent and members on each platform; later calls change nothing. An empty key or name
+    /// is an error.
     pub async fn open_space(&mut self, space: Space) -> Result<ChannelRef, PluginError> {
         if space.key.as_str().trim().is_empty() || space.name.trim().is_empty() {
             return Err(PluginError::failed("a space needs a key and a name"));
