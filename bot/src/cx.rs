@@ -7,11 +7,12 @@ use sqlx::SqliteConnection;
 use crate::chat::Directory;
 use crate::event::{NewEvent, Origin};
 use crate::github::GitHubRequest;
-use crate::ids::{DedupKey, EventId, Platform};
+use crate::ids::{ChannelRef, DedupKey, EventId, Platform};
 use crate::message::Message;
 use crate::pipeline::Shared;
 use crate::plugin::PluginError;
-use crate::store::{inbox, outbox, timers};
+use crate::space::Space;
+use crate::store::{inbox, outbox, spaces, timers};
 
 /// What a handler changed besides its own tables, so the dispatcher knows whom to wake after commit.
 #[derive(Debug, Default, Clone, Copy)]
@@ -78,10 +79,30 @@ impl<'a> Cx<'a> {
 
     /// Sends `message` to its logical channel on every platform that channel reaches. A keyed
     /// message updates the earlier one with the same key in place; a threaded one replies under it.
+    ///
+    /// A message to `space:<key>` (see [`Space::channel`]) goes to that space on every platform it
+    /// was opened on, after the space exists there. Sending to a space no platform was asked to
+    /// open is an error the outbox records (`sentinel dead list`), not a silent drop.
     pub async fn send(&mut self, message: Message) -> Result<(), PluginError> {
         let key = self.next_key();
         let now = self.now();
-        let destinations = self.shared.routing.destinations(&message.channel);
+        let destinations = match message.channel.space_key() {
+            Some(space) => {
+                let running = self.shared.routing.platforms();
+                let mut platforms = spaces::platforms(self.conn, &space).await?;
+                platforms.retain(|platform| running.contains(platform));
+                if platforms.is_empty() {
+                    // Every running platform gets the row, so the mistake shows as a failed message.
+                    tracing::warn!(space = %space, plugin = self.plugin, "message for a space that was never opened");
+                    platforms = running;
+                }
+                platforms
+                    .into_iter()
+                    .map(|platform| (platform, message.channel.0.clone()))
+                    .collect()
+            }
+            None => self.shared.routing.destinations(&message.channel),
+        };
         if destinations.is_empty() {
             tracing::warn!(channel = %message.channel, plugin = self.plugin, "message for a channel no platform reaches");
             self.shared.metrics.unrouted_messages.inc();
@@ -95,11 +116,73 @@ impl<'a> Cx<'a> {
                 recipient: None,
                 response_url: None,
                 message: &message,
+                space: None,
             };
             outbox::enqueue(self.conn, &row, now).await?;
             self.effects.messages = true;
         }
         Ok(())
+    }
+
+    /// Opens a space — a Slack channel of its own, a Discord thread in the parent channel — on
+    /// every platform `space.parent` reaches, and returns the logical channel that addresses it
+    /// (`space:<key>`), to use as the channel of the messages for it:
+    ///
+    /// ```ignore
+    /// let space = Space::new("incident-12", "inc-12-sql-injection", "security-incidents")
+    ///     .members(["alice", "responders"]);
+    /// let channel = cx.open_space(space).await?;
+    /// cx.send(Message::new(channel.clone(), "Incident 12 declared").keyed("incident-12")).await?;
+    /// ```
+    ///
+    /// Like [`Cx::send`], it happens only if this transaction commits, and exactly once per key
+    /// and platform: opening the same key again (a replay, a second event) does nothing more, so
+    /// calling it before every message is harmless. Messages sent to the space afterwards, from
+    /// this event or a later one, are delivered after the space exists; keyed messages and
+    /// thread replies work inside it as in any channel.
+    ///
+    /// Per platform: Slack creates a public channel (the name lowercased, `a-z 0-9 - _`, at most
+    /// 80 characters) and invites the members' Slack users — a group by its `members` list; a group
+    /// known only by a Slack user group id, or a name the directory does not know, is skipped with
+    /// a logged note. Discord starts a public thread in the parent channel and mentions the members
+    /// in its first message (mentioning adds people to a thread). The console prints an
+    /// `── opened #name (space key) ──` line, then the space's messages under `#name`. The generic
+    /// webhook receives an `open_space` request (see [`crate::chat::webhook`]).
+    ///
+    /// If the space cannot be opened on a platform, its messages there fail and are listed by
+    /// `sentinel dead list` with the reason. Open a space before the first message to it: a
+    /// message queued before the opening fails the same way. The first call for a key decides its
+    /// name, parent and members on each platform; later calls change nothing. An empty key or name
+    /// is an error.
+    pub async fn open_space(&mut self, space: Space) -> Result<ChannelRef, PluginError> {
+        if space.key.as_str().trim().is_empty() || space.name.trim().is_empty() {
+            return Err(PluginError::failed("a space needs a key and a name"));
+        }
+        let now = self.now();
+        let destinations = self.shared.routing.destinations(&space.parent);
+        if destinations.is_empty() {
+            tracing::warn!(channel = %space.parent, space = %space.key, plugin = self.plugin, "space under a channel no platform reaches");
+            self.shared.metrics.unrouted_messages.inc();
+        }
+        let notice = Message::new(space.channel(), format!("open space #{} ({})", space.name, space.key));
+        for (platform, parent) in destinations {
+            if !spaces::request(self.conn, platform, &space.key, &space.name, &parent, now).await? {
+                continue;
+            }
+            let row = outbox::NewOutbound {
+                idempotency_key: format!("space:{}:{platform}", space.key),
+                platform,
+                channel: &parent,
+                op: outbox::Op::Space,
+                recipient: None,
+                response_url: None,
+                message: &notice,
+                space: Some(&space),
+            };
+            outbox::enqueue(self.conn, &row, now).await?;
+            self.effects.messages = true;
+        }
+        Ok(space.channel())
     }
 
     /// Replies in the channel a command or click came from, visible to everyone there.
@@ -124,6 +207,7 @@ impl<'a> Cx<'a> {
             recipient: Some(&origin.actor.id),
             response_url: origin.response_url.as_deref(),
             message: &message,
+            space: None,
         };
         outbox::enqueue(self.conn, &row, now).await?;
         self.effects.messages = true;

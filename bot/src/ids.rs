@@ -52,6 +52,11 @@ string_id!(
     MessageKey
 );
 string_id!(
+    /// A plugin's name for a per-incident space (`incident-12`), unique across plugins; messages reach
+    /// the space through the logical channel `space:<key>` (see [`crate::Space`]).
+    SpaceKey
+);
+string_id!(
     /// A timer's key within its owner plugin, e.g. `incident:42:respond`.
     TimerKey
 );
@@ -107,5 +112,23 @@ impl Platform {
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The prefix of the logical channel that addresses a space: `space:<key>`.
+pub const SPACE_PREFIX: &str = "space:";
+
+impl ChannelRef {
+    /// The logical channel of the space `key`: `space:<key>`.
+    pub fn space(key: &SpaceKey) -> Self {
+        Self(format!("{SPACE_PREFIX}{key}"))
+    }
+
+    /// The space this channel addresses, when it is `space:<key>`.
+    pub fn space_key(&self) -> Option<SpaceKey> {
+        self.0
+            .strip_prefix(SPACE_PREFIX)
+            .filter(|key| !key.is_empty())
+            .map(SpaceKey::from)
     }
 }

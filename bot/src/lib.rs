@@ -11,6 +11,7 @@
 //! - [`clock`]: the `Clock` trait, system and manual clocks.
 //! - [`ids`], [`severity`], [`message`], [`event`]: the vocabulary plugins speak.
 //! - [`plugin`], [`cx`]: the plugin seam — what a plugin declares and what it may do.
+//! - [`space`]: per-incident spaces (a Slack channel, a Discord thread) plugins open and post into.
 //! - [`config`]: TOML + environment, typed and checked; secrets that never print.
 //! - [`store`]: SQLite tables, one module per table.
 //! - [`pipeline`]: inbox writer, router, dispatcher, timer engine, delivery workers.
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod severity;
+pub mod space;
 pub mod store;
 
 pub use bot::{Bot, BotOptions};
@@ -48,7 +50,8 @@ pub use cx::Cx;
 pub use event::{
     Action, Actor, Command, DomainEvent, Event, GitHubDelivery, NewEvent, Origin, ScheduleTick, TimerFired,
 };
-pub use ids::{ChannelRef, DedupKey, EventId, MessageKey, Platform, TimerKey};
+pub use ids::{ChannelRef, DedupKey, EventId, MessageKey, Platform, SpaceKey, TimerKey};
 pub use message::{Button, ButtonKind, ButtonStyle, Field, Mention, Message};
 pub use plugin::{CommandSpec, MissedRun, Plugin, PluginError, Schedule, SubcommandSpec, Subscriptions, parse_args};
 pub use severity::Severity;
+pub use space::Space;

@@ -3,7 +3,10 @@
 //! checked; refusals, rate limits and command registration behave as Discord documents.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +43,10 @@ struct FakeDiscord {
     failures: Arc<Mutex<VecDeque<(String, u16, Value)>>>,
     threads: Arc<Mutex<HashSet<String>>>,
     next_id: Arc<Mutex<u64>>,
+    /// Threads started in a channel (not from a message): (id, parent, name).
+    channel_threads: Arc<Mutex<Vec<(String, String, String)>>>,
+    /// The next thread start succeeds but answers 500, as a lost answer would.
+    lose_next_thread: Arc<AtomicBool>,
 }
 
 impl FakeDiscord {
@@ -136,9 +143,28 @@ async fn answer(
             fake.threads.lock().unwrap().insert((*message_id).to_owned());
             json!({"id": message_id, "type": 11, "name": body["name"]})
         }
-        ("POST", ["channels", _, "threads"]) => {
+        ("POST", ["channels", parent, "threads"]) => {
             fake.threads.lock().unwrap().insert(id.clone());
+            let name = body["name"].as_str().unwrap_or_default().to_owned();
+            fake.channel_threads
+                .lock()
+                .unwrap()
+                .push((id.clone(), (*parent).to_owned(), name));
+            if fake.lose_next_thread.swap(false, Ordering::SeqCst) {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "lost").into_response();
+            }
             json!({"id": id, "type": 11, "name": body["name"]})
+        }
+        ("GET", ["channels", channel]) => json!({"id": channel, "type": 0, "guild_id": "400000000000000004"}),
+        ("GET", ["guilds", _, "threads", "active"]) => {
+            let threads: Vec<Value> = fake
+                .channel_threads
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(id, parent, name)| json!({"id": id, "type": 11, "parent_id": parent, "name": name}))
+                .collect();
+            json!({"threads": threads, "members": []})
         }
         ("POST", ["webhooks", _, _]) => message(&id),
         ("PUT", ["applications", _, "commands"]) | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
@@ -244,7 +270,8 @@ fn config_text(fake_url: &str, db: &std::path::Path) -> String {
          api_url = \"{fake_url}\"\n\
          [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
          [channels.security-incidents]\ndiscord = \"100000000000000010\"\n\
-         [groups.responders]\ndiscord = \"300000000000000003\"\n[people.bob]\ndiscord = \"200000000000000002\"\n",
+         [groups.responders]\ndiscord = \"300000000000000003\"\n[people.bob]\ndiscord = \"200000000000000002\"\n\
+         [people.alice]\ndiscord = \"200000000000000001\"\n",
         db.display()
     )
 }
@@ -269,7 +296,7 @@ impl Harness {
         let bot = Bot::start(BotOptions {
             config,
             clock: Arc::new(clock.clone()),
-            plugins: vec![Arc::new(Incidents)],
+            plugins: vec![Arc::new(Incidents), Arc::new(support::Opener)],
             adapters: vec![Arc::new(adapter)],
             console: sentinel_bot::chat::console::ConsoleSink::Stdout,
             serve_http: true,
@@ -555,6 +582,7 @@ async fn an_exhausted_bucket_holds_the_next_message_until_it_resets() {
         channel: "100000000000000010",
         target: sentinel_bot::chat::Target::New,
         message: &message,
+        in_space: false,
     };
     use sentinel_bot::chat::ChatAdapter;
     match adapter.deliver(delivery).await {
@@ -624,4 +652,106 @@ async fn register_commands_overwrites_every_command_and_a_bad_token_is_reported(
         CredentialsError::Rejected("HTTP 401: 401: Unauthorized".into())
     );
     assert!(!refused.to_string().contains("discord-test-token"));
+}
+
+impl Harness {
+    /// Submits `event` as if it had arrived, and waits for the pipeline.
+    async fn push(&self, event: sentinel_bot::NewEvent) {
+        self.bot.ingest().unwrap().submit(event).await.unwrap();
+        self.settle().await;
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_opens_a_thread_per_incident_and_posts_into_it_once() {
+    let h = Harness::start().await;
+    h.push(support::incident("d-1", 12, "sql-injection", "first", true))
+        .await;
+    let started = h.fake.calls_to(Method::POST, "/channels/100000000000000010/threads");
+    assert_eq!(started.len(), 1, "{:?}", h.fake.calls());
+    assert_eq!(started[0].body["name"], "inc-12-sql-injection");
+    assert_eq!(started[0].body["type"], 11, "a public thread");
+    let thread = h.fake.channel_threads.lock().unwrap()[0].0.clone();
+
+    let posts = h.fake.calls_to(Method::POST, &format!("/channels/{thread}/messages"));
+    let contents: Vec<&Value> = posts.iter().map(|p| &p.body["content"]).collect();
+    assert_eq!(
+        contents,
+        [
+            "Space for inc-12-sql-injection\ncc <@200000000000000001> <@&300000000000000003>",
+            "Status: first",
+            "Note: first"
+        ],
+        "members are mentioned (secops is unknown here), then the messages follow in the thread"
+    );
+    assert_eq!(
+        posts[0].body["allowed_mentions"]["users"],
+        json!(["200000000000000001"])
+    );
+    let status_id = (thread.parse::<u64>().unwrap() + 2).to_string();
+    assert_eq!(
+        posts[2].body["message_reference"]["message_id"], status_id,
+        "a thread reply inside the space replies to its parent in the same thread"
+    );
+
+    h.push(support::incident("d-1", 12, "sql-injection", "first", true))
+        .await;
+    h.push(support::incident("d-2", 12, "sql-injection", "second", true))
+        .await;
+    assert_eq!(h.fake.channel_threads.lock().unwrap().len(), 1, "nothing opened twice");
+    let edits = h
+        .fake
+        .calls_to(Method::PATCH, &format!("/channels/{thread}/messages/{status_id}"));
+    assert_eq!(edits.len(), 1, "{:?}", h.fake.calls());
+    assert_eq!(edits[0].body["content"], "Status: second");
+    let posts = h.fake.calls_to(Method::POST, &format!("/channels/{thread}/messages"));
+    assert_eq!(posts.len(), 4);
+    assert_eq!(posts[3].body["content"], "Note: second");
+    assert_eq!(posts[3].body["message_reference"]["message_id"], status_id);
+
+    let mut conn = h.bot.pool().acquire().await.unwrap();
+    let counts = outbox::counts(&mut conn).await.unwrap();
+    assert_eq!((counts.pending, counts.failed), (0, 0));
+    drop(conn);
+    h.bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_retried_thread_start_uses_the_thread_an_earlier_attempt_made() {
+    let h = Harness::start().await;
+    h.fake.lose_next_thread.store(true, Ordering::SeqCst);
+    h.push(support::incident("d-1", 5, "leak", "first", true)).await;
+    assert_eq!(
+        h.fake
+            .calls_to(Method::POST, "/channels/100000000000000010/threads")
+            .len(),
+        1
+    );
+    h.advance(chrono::Duration::seconds(2)).await;
+    assert_eq!(
+        h.fake
+            .calls_to(Method::POST, "/channels/100000000000000010/threads")
+            .len(),
+        1,
+        "found among the active threads, not started again"
+    );
+    assert_eq!(
+        h.fake
+            .calls_to(Method::GET, "/guilds/400000000000000004/threads/active")
+            .len(),
+        2,
+        "looked before each attempt"
+    );
+    let thread = h.fake.channel_threads.lock().unwrap()[0].0.clone();
+    let posts = h.fake.calls_to(Method::POST, &format!("/channels/{thread}/messages"));
+    let contents: Vec<&Value> = posts.iter().map(|p| &p.body["content"]).collect();
+    assert_eq!(
+        contents,
+        [
+            "Space for inc-5-leak\ncc <@200000000000000001> <@&300000000000000003>",
+            "Status: first",
+            "Note: first"
+        ]
+    );
+    h.bot.shutdown(Duration::from_secs(5)).await;
 }

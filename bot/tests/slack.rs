@@ -3,7 +3,10 @@
 //! rate limits and server errors behave as Slack's documentation says they should.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +45,10 @@ struct FakeSlack {
     calls: Arc<Mutex<Vec<Call>>>,
     failures: Arc<Mutex<VecDeque<Failure>>>,
     posted: Arc<Mutex<u32>>,
+    /// Channels created: (id, name).
+    channels: Arc<Mutex<Vec<(String, String)>>>,
+    /// The next conversations.create creates the channel but answers 500, as a lost answer would.
+    lose_next_create: Arc<AtomicBool>,
 }
 
 impl FakeSlack {
@@ -73,8 +80,11 @@ impl FakeSlack {
 
 async fn answer(State(fake): State<FakeSlack>, method: Method, uri: Uri, headers: HeaderMap, body: String) -> Response {
     let path = uri.path().to_owned();
-    // auth.test is a GET; every method that changes something is a POST.
-    assert!(method == Method::POST || path == "/api/auth.test", "{method} {path}");
+    // auth.test and conversations.list are GETs; every method that changes something is a POST.
+    assert!(
+        method == Method::POST || path == "/api/auth.test" || path == "/api/conversations.list",
+        "{method} {path}"
+    );
     let body_json = serde_json::from_str(&body).unwrap_or(Value::String(body));
     let auth = headers
         .get("authorization")
@@ -118,9 +128,35 @@ async fn answer(State(fake): State<FakeSlack>, method: Method, uri: Uri, headers
         }
         "/api/chat.update" => json!({"ok": true, "channel": channel, "ts": body_json["ts"], "message": {}}),
         "/api/chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.999999"}),
-        "/api/conversations.create" => json!({
-            "ok": true, "channel": {"id": "C0NEW", "name": body_json["name"], "created": 1700000000}
-        }),
+        "/api/conversations.create" => {
+            let name = body_json["name"].as_str().unwrap_or_default().to_owned();
+            let mut channels = fake.channels.lock().unwrap();
+            if channels.iter().any(|(_, n)| *n == name) {
+                return axum::Json(json!({"ok": false, "error": "name_taken"})).into_response();
+            }
+            let id = match channels.len() {
+                0 => "C0NEW".to_owned(),
+                n => format!("C0NEW{}", n + 1),
+            };
+            channels.push((id.clone(), name.clone()));
+            if fake.lose_next_create.swap(false, Ordering::SeqCst) {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "lost").into_response();
+            }
+            json!({"ok": true, "channel": {"id": id, "name": name, "created": 1700000000}})
+        }
+        "/api/conversations.list" => {
+            let channels: Vec<Value> = fake
+                .channels
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(id, name)| {
+                    json!({"id": id, "name": name, "created": 1700000000, "is_channel": true,
+                           "is_archived": false, "is_member": true})
+                })
+                .collect();
+            json!({"ok": true, "channels": channels, "response_metadata": {"next_cursor": ""}})
+        }
         "/api/conversations.invite" => json!({"ok": true, "channel": {"id": "C0NEW", "created": 1700000000}}),
         p if p.starts_with("/response/") => json!({"ok": true}),
         _ => json!({"ok": false, "error": "unknown_method"}),
@@ -202,7 +238,8 @@ fn config_text(fake_url: &str, db: &std::path::Path) -> String {
         "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
          [slack]\nbot_token = \"xoxb-test-token\"\nsigning_secret = \"{SECRET}\"\napi_url = \"{fake_url}/api\"\n\
          [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
-         [channels.security-incidents]\nslack = \"C0INC\"\n[people.alice]\nslack = \"U0ALICE\"\n",
+         [channels.security-incidents]\nslack = \"C0INC\"\n[people.alice]\nslack = \"U0ALICE\"\n\
+         [people.bob]\nslack = \"U0BOB\"\n[groups.responders]\nmembers = [\"bob\"]\n[groups.secops]\nslack = \"S0SEC\"\n",
         db.display()
     )
 }
@@ -224,7 +261,7 @@ impl Harness {
         let bot = Bot::start(BotOptions {
             config,
             clock: Arc::new(clock.clone()),
-            plugins: vec![Arc::new(Speaker)],
+            plugins: vec![Arc::new(Speaker), Arc::new(support::Opener)],
             adapters: vec![Arc::new(adapter)],
             console: sentinel_bot::chat::console::ConsoleSink::Stdout,
             serve_http: true,
@@ -534,4 +571,113 @@ async fn start_up_checks_the_token_and_channels_can_be_created_per_incident() {
     // A bad token is reported without printing it.
     let bad = CredentialsError::Rejected("invalid_auth".into()).to_string();
     assert!(!bad.contains("xoxb"), "{bad}");
+}
+
+impl Harness {
+    /// Submits `event` as if it had arrived, and waits for the pipeline.
+    async fn push(&self, event: sentinel_bot::NewEvent) -> sentinel_bot::pipeline::ingest::Accepted {
+        let accepted = self.bot.ingest().unwrap().submit(event).await.unwrap();
+        self.settle().await;
+        accepted
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.fake.calls().into_iter().map(|c| c.path).collect()
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_opens_a_channel_per_incident_invites_responders_and_posts_into_it_once() {
+    let h = Harness::start().await;
+    h.push(support::incident("d-1", 12, "SQL Injection", "first", true))
+        .await;
+    assert_eq!(
+        h.paths(),
+        [
+            "/api/conversations.create",
+            "/api/conversations.invite",
+            "/api/chat.postMessage",
+            "/api/chat.postMessage"
+        ],
+        "the channel exists before anything is posted to it"
+    );
+    let created = h.fake.calls_to("/api/conversations.create");
+    assert_eq!(created[0].body["name"], "inc-12-sql-injection");
+    assert_eq!(created[0].body["is_private"], false);
+    let invited = h.fake.calls_to("/api/conversations.invite");
+    assert_eq!(
+        invited[0].body,
+        json!({"channel": "C0NEW", "users": ["U0ALICE", "U0BOB"]}),
+        "alice, and the responders group by its members; secops has no members listed"
+    );
+    let posts = h.fake.calls_to("/api/chat.postMessage");
+    assert_eq!(posts[0].body["channel"], "C0NEW");
+    assert_eq!(posts[0].body["text"], "Status: first");
+    assert_eq!(posts[1].body["channel"], "C0NEW");
+    assert_eq!(posts[1].body["text"], "Note: first");
+    assert_eq!(posts[1].body["thread_ts"], "1700000000.000001");
+
+    // A replayed delivery, then a new event for the same incident: no second channel or invite.
+    h.push(support::incident("d-1", 12, "SQL Injection", "first", true))
+        .await;
+    h.push(support::incident("d-2", 12, "SQL Injection", "second", true))
+        .await;
+    assert_eq!(h.fake.calls_to("/api/conversations.create").len(), 1);
+    assert_eq!(h.fake.calls_to("/api/conversations.invite").len(), 1);
+    let updates = h.fake.calls_to("/api/chat.update");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].body["channel"], "C0NEW");
+    assert_eq!(updates[0].body["ts"], "1700000000.000001");
+    assert_eq!(updates[0].body["text"], "Status: second");
+    let posts = h.fake.calls_to("/api/chat.postMessage");
+    assert_eq!(posts.len(), 3);
+    assert_eq!(
+        (&posts[2].body["channel"], &posts[2].body["thread_ts"]),
+        (&json!("C0NEW"), &json!("1700000000.000001"))
+    );
+
+    let mut conn = h.bot.pool().acquire().await.unwrap();
+    let counts = outbox::counts(&mut conn).await.unwrap();
+    assert_eq!((counts.pending, counts.failed), (0, 0));
+    let channel: Option<String> =
+        sqlx::query_scalar("SELECT channel_id FROM spaces WHERE platform = 'slack' AND key = 'incident-12'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(channel.as_deref(), Some("C0NEW"));
+    drop(conn);
+    h.bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_conversations_create_finds_the_channel_on_the_retry() {
+    let h = Harness::start().await;
+    h.fake.lose_next_create.store(true, Ordering::SeqCst);
+    h.push(support::incident("d-1", 7, "leaked-key", "first", true)).await;
+    assert_eq!(
+        h.paths(),
+        ["/api/conversations.create"],
+        "the messages wait for the channel"
+    );
+
+    h.advance(chrono::Duration::seconds(2)).await;
+    assert_eq!(
+        h.paths(),
+        [
+            "/api/conversations.create",
+            "/api/conversations.create",
+            "/api/conversations.list",
+            "/api/conversations.invite",
+            "/api/chat.postMessage",
+            "/api/chat.postMessage"
+        ]
+    );
+    assert_eq!(h.fake.channels.lock().unwrap().len(), 1, "one channel");
+    let posts = h.fake.calls_to("/api/chat.postMessage");
+    assert!(posts.iter().all(|p| p.body["channel"] == "C0NEW"), "{posts:?}");
+    let mut conn = h.bot.pool().acquire().await.unwrap();
+    let counts = outbox::counts(&mut conn).await.unwrap();
+    assert_eq!((counts.pending, counts.failed), (0, 0));
+    drop(conn);
+    h.bot.shutdown(Duration::from_secs(5)).await;
 }

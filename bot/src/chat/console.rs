@@ -1,11 +1,14 @@
 //! The console adapter: prints messages readably; the bot reads slash commands from stdin.
+//!
+//! A space opens with a line `── opened #<name> (space <key>) ──` (and who was asked in); its
+//! messages then print under `#<name>`, the space's name standing in for a channel id.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use super::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target};
 use crate::ids::Platform;
 use crate::message::Message;
 
@@ -40,6 +43,11 @@ pub enum PrintedKind {
     Ephemeral {
         /// Who.
         user: String,
+    },
+    /// A space was opened; `channel` is its name, under which its messages print.
+    Opened {
+        /// The space's key.
+        space: String,
     },
 }
 
@@ -82,6 +90,27 @@ impl ConsoleAdapter {
     pub fn new(sink: ConsoleSink, directory: Arc<Directory>) -> Self {
         Self { sink, directory }
     }
+
+    fn print(&self, printed: Printed) -> Result<(), DeliveryError> {
+        let text = printed.text.clone();
+        let echo = match &self.sink {
+            ConsoleSink::Stdout => true,
+            ConsoleSink::Memory { printed: list, echo } => {
+                if let Ok(mut list) = list.lock() {
+                    list.push(printed);
+                }
+                *echo
+            }
+        };
+        if echo {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{text}").map_err(|err| DeliveryError::Retry {
+                after: None,
+                reason: format!("cannot write to stdout: {err}"),
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -112,30 +141,42 @@ impl ChatAdapter for ConsoleAdapter {
             .message
             .to_plain_text(|m| self.directory.render_mention(Platform::Console, m));
         let text = format!("── #{}{header} ──\n{body}", delivery.channel);
-        let printed = Printed {
+        self.print(Printed {
             channel: delivery.channel.to_owned(),
             message_id: message_id.clone(),
             kind,
             message: delivery.message.clone(),
-            text: text.clone(),
-        };
-        let echo = match &self.sink {
-            ConsoleSink::Stdout => true,
-            ConsoleSink::Memory { printed: list, echo } => {
-                if let Ok(mut list) = list.lock() {
-                    list.push(printed);
-                }
-                *echo
-            }
-        };
-        if echo {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{text}").map_err(|err| DeliveryError::Retry {
-                after: None,
-                reason: format!("cannot write to stdout: {err}"),
-            })?;
-        }
+            text,
+        })?;
         Ok(Delivered { message_id })
+    }
+
+    /// Prints the opening line; the space's name is its channel id here.
+    async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
+        let space = request.space;
+        let name = space.name.trim().to_owned();
+        let mut text = format!("── opened #{name} (space {}) ──", space.key);
+        if !space.members.is_empty() {
+            let members: Vec<String> = space
+                .members
+                .iter()
+                .map(|m| match self.directory.mention_of(m) {
+                    Some(mention) => self.directory.render_mention(Platform::Console, &mention),
+                    None => format!("@{m}"),
+                })
+                .collect();
+            text.push_str(&format!("\nwith {}", members.join(" ")));
+        }
+        self.print(Printed {
+            channel: name.clone(),
+            message_id: request.idempotency_key.to_owned(),
+            kind: PrintedKind::Opened {
+                space: space.key.to_string(),
+            },
+            message: Message::new(space.channel(), text.clone()),
+            text,
+        })?;
+        Ok(OpenedSpace { channel_id: name })
     }
 }
 

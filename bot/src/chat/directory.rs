@@ -128,6 +128,45 @@ impl Directory {
         }
     }
 
+    /// The platform user ids of `names` (`[people]` and `[groups]` keys), each once, in order: a
+    /// person by their id on `platform`, a group by its `members`. Returns the ids and the names
+    /// that gave none (unknown, no id on this platform, or a group without listed members).
+    pub fn user_ids(&self, platform: Platform, names: &[String]) -> (Vec<String>, Vec<String>) {
+        let mut ids: Vec<String> = Vec::new();
+        let mut skipped = Vec::new();
+        for name in names {
+            let people: Vec<&String> = match (self.people.get_key_value(name), self.groups.get(name)) {
+                (Some((person, _)), _) => vec![person],
+                (None, Some(group)) => group.members.iter().collect(),
+                (None, None) => Vec::new(),
+            };
+            let found: Vec<&str> = people
+                .into_iter()
+                .filter_map(|p| self.people.get(p).and_then(|p| Self::id_on(p, platform)))
+                .collect();
+            if found.is_empty() {
+                skipped.push(name.clone());
+            }
+            for id in found {
+                if !ids.iter().any(|known| known == id) {
+                    ids.push(id.to_owned());
+                }
+            }
+        }
+        (ids, skipped)
+    }
+
+    /// The mention of `name`: a person, else a group, else none (the directory does not know it).
+    pub fn mention_of(&self, name: &str) -> Option<Mention> {
+        if self.has_person(name) {
+            Some(Mention::Person(name.to_owned()))
+        } else if self.has_group(name) {
+            Some(Mention::Group(name.to_owned()))
+        } else {
+            None
+        }
+    }
+
     fn members_or_name(&self, platform: Platform, group: &str) -> String {
         let members: Vec<String> = self
             .groups

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 
 use crate::ids::Platform;
 use crate::message::Message;
+use crate::space::Space;
 
 pub use directory::Directory;
 pub use routing::Routing;
@@ -30,6 +31,36 @@ pub trait ChatAdapter: Send + Sync {
     /// Delivers one message. Must be safe to call again with the same idempotency key after an
     /// error (the worker retries).
     async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError>;
+
+    /// Opens a space (a channel, a thread) for `request.space` under the channel `request.parent`
+    /// and returns the platform's id of it: messages to the space are then delivered with that id
+    /// as their channel. Must be safe to call again after an error: an attempt whose answer was
+    /// lost may have opened it already. Platforms without spaces refuse permanently.
+    async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
+        Err(DeliveryError::Permanent(format!(
+            "{} cannot open spaces (asked for `{}`)",
+            self.platform(),
+            request.space.key
+        )))
+    }
+}
+
+/// A space to open.
+#[derive(Debug, Clone, Copy)]
+pub struct SpaceRequest<'a> {
+    /// Unique per space and platform; platforms that support one get it as their idempotency key.
+    pub idempotency_key: &'a str,
+    /// The platform's id of the parent channel.
+    pub parent: &'a str,
+    /// The space: key, name and members (`[people]` / `[groups]` keys).
+    pub space: &'a Space,
+}
+
+/// A space that is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedSpace {
+    /// The platform's id of the space, used as the channel of the messages sent to it.
+    pub channel_id: String,
 }
 
 /// One message to deliver.
@@ -43,6 +74,9 @@ pub struct Delivery<'a> {
     pub target: Target<'a>,
     /// The message.
     pub message: &'a Message,
+    /// True when `channel` is a space opened with [`ChatAdapter::open_space`] (on Discord a
+    /// thread, where a thread reply becomes a reply inside it).
+    pub in_space: bool,
 }
 
 /// Where a message goes within its channel.

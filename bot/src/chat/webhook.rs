@@ -6,6 +6,12 @@
 //! "text", "message"}` where `text` is the plain-text rendering and `message` the structured one.
 //! Response: any 2xx; a JSON body with an `"id"` string names the message for later edits (else the
 //! idempotency key does). 429 and 5xx are retried (honouring `Retry-After`); other 4xx are not.
+//!
+//! Spaces ([`crate::Cx::open_space`]): opening one is a request of the same shape with
+//! `"target": {"type": "open_space", "key", "name", "members"}`, `channel` the parent channel and
+//! `text` a line saying what was opened (so a bridge that knows nothing of spaces shows that line).
+//! A JSON answer's `"id"` names the space's channel; without one the space's name does. Messages to
+//! the space then arrive with that `channel`, like to any channel.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +20,7 @@ use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use super::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target};
 use crate::config::Secret;
 use crate::ids::Platform;
 
@@ -67,11 +73,32 @@ impl ChatAdapter for WebhookAdapter {
             "text": delivery.message.to_plain_text(|m| self.directory.render_mention(Platform::Webhook, m)),
             "message": delivery.message,
         });
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header("Idempotency-Key", delivery.idempotency_key)
-            .json(&body);
+        let id = self.post(delivery.idempotency_key, &body).await?;
+        Ok(Delivered {
+            message_id: id.unwrap_or_else(|| delivery.idempotency_key.to_owned()),
+        })
+    }
+
+    async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
+        let space = request.space;
+        let name = space.name.trim();
+        let body = json!({
+            "idempotency_key": request.idempotency_key,
+            "channel": request.parent,
+            "target": {"type": "open_space", "key": space.key, "name": name, "members": space.members},
+            "text": format!("Opened #{name} (space {})", space.key),
+        });
+        let id = self.post(request.idempotency_key, &body).await?;
+        Ok(OpenedSpace {
+            channel_id: id.unwrap_or_else(|| name.to_owned()),
+        })
+    }
+}
+
+impl WebhookAdapter {
+    /// POSTs `body`; returns the `"id"` of a JSON answer, when it has one.
+    async fn post(&self, key: &str, body: &serde_json::Value) -> Result<Option<String>, DeliveryError> {
+        let mut request = self.client.post(&self.url).header("Idempotency-Key", key).json(body);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
         }
@@ -87,9 +114,7 @@ impl ChatAdapter for WebhookAdapter {
                 .await
                 .ok()
                 .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned));
-            return Ok(Delivered {
-                message_id: id.unwrap_or_else(|| delivery.idempotency_key.to_owned()),
-            });
+            return Ok(id);
         }
         let after = retry_after(response.headers());
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT

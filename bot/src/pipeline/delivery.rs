@@ -3,16 +3,23 @@
 //! A keyed message becomes an edit once its first version has a platform id; a threaded one becomes
 //! a reply under its parent. Failures are retried with exponential backoff, or after the platform's
 //! `Retry-After` when it gives one, and a channel's later messages wait for its earlier ones.
+//!
+//! A space's opening row (`op = 'space'`) asks the adapter to open it and records the platform's
+//! id in `spaces`; messages to `space:<key>` share that row's order key, so they wait for it, and
+//! are posted to the recorded id. A message to a space that is not open on its platform is given
+//! up on at once, with the reason in the row.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use sqlx::{Connection, SqlitePool};
 
 use super::{Shared, Shutdown, Waker, backoff};
-use crate::chat::{ChatAdapter, Delivery, DeliveryError, Target};
+use crate::chat::{ChatAdapter, Delivery, DeliveryError, SpaceRequest, Target};
+use crate::ids::{ChannelRef, Platform};
 use crate::metrics::PlatformLabel;
 use crate::store::outbox::{self, Op, Outbound};
+use crate::store::spaces::{self, SpaceState};
 
 /// Rows read per query.
 const BATCH: usize = 64;
@@ -99,7 +106,31 @@ async fn deliver(
     row: &Outbound,
 ) -> Result<bool, sqlx::Error> {
     let platform = adapter.platform();
+    if row.op == Op::Space {
+        return open_space(pool, shared, adapter, row).await;
+    }
     let mut conn = pool.acquire().await?;
+    // A message to a space goes to the channel the space got on this platform.
+    let space = ChannelRef::from(row.channel.as_str()).space_key();
+    let channel = match &space {
+        None => row.channel.clone(),
+        Some(key) => match spaces::state(&mut conn, platform, key).await? {
+            SpaceState::Open(id) => id,
+            SpaceState::Unknown => {
+                drop(conn);
+                let reason = format!("space `{key}` was never opened on {platform}: call Cx::open_space first");
+                return finish(pool, shared, platform, row, Err(DeliveryError::Permanent(reason))).await;
+            }
+            SpaceState::Requested => {
+                drop(conn);
+                let reason = format!(
+                    "space `{key}` is not open on {platform}: opening it failed (see `sentinel dead list`) \
+                     or was asked for after this message"
+                );
+                return finish(pool, shared, platform, row, Err(DeliveryError::Permanent(reason))).await;
+            }
+        },
+    };
     let existing = match (&row.message.key, row.op) {
         (Some(key), Op::Post) => outbox::find_ref(&mut conn, platform, &row.channel, key.as_str()).await?,
         _ => None,
@@ -116,28 +147,78 @@ async fn deliver(
             user: row.recipient.as_deref().unwrap_or_default(),
             response_url: row.response_url.as_deref(),
         },
-        (Op::Post, Some(id), _) => Target::Update { message_id: id },
-        (Op::Post, None, Some(parent)) => Target::Reply { parent_id: parent },
-        (Op::Post, None, None) => Target::New,
-    };
-    let label = PlatformLabel {
-        platform: platform.as_str().to_owned(),
+        (Op::Post | Op::Space, Some(id), _) => Target::Update { message_id: id },
+        (Op::Post | Op::Space, None, Some(parent)) => Target::Reply { parent_id: parent },
+        (Op::Post | Op::Space, None, None) => Target::New,
     };
     let result = adapter
         .deliver(Delivery {
             idempotency_key: &row.idempotency_key,
-            channel: &row.channel,
+            channel: &channel,
             target,
             message: &row.message,
+            in_space: space.is_some(),
         })
         .await;
+    finish(
+        pool,
+        shared,
+        platform,
+        row,
+        result.map(|delivered| delivered.message_id),
+    )
+    .await
+}
+
+/// Opens the space of an `op = 'space'` row and records where it is.
+async fn open_space(
+    pool: &SqlitePool,
+    shared: &Shared,
+    adapter: &dyn ChatAdapter,
+    row: &Outbound,
+) -> Result<bool, sqlx::Error> {
+    let platform = adapter.platform();
+    let Some(space) = &row.space else {
+        let reason = DeliveryError::Permanent("space row without its space".into());
+        return finish(pool, shared, platform, row, Err(reason)).await;
+    };
+    let result = adapter
+        .open_space(SpaceRequest {
+            idempotency_key: &row.idempotency_key,
+            parent: &row.channel,
+            space,
+        })
+        .await;
+    if let Ok(opened) = &result {
+        tracing::info!(%platform, space = %space.key, channel = %opened.channel_id, "space opened");
+    }
+    finish(pool, shared, platform, row, result.map(|opened| opened.channel_id)).await
+}
+
+/// Records the outcome of one attempt: delivered (with the platform's id of the message, or of the
+/// space an opening row opened), retried later, or given up on. Returns whether the row is done with.
+async fn finish(
+    pool: &SqlitePool,
+    shared: &Shared,
+    platform: Platform,
+    row: &Outbound,
+    result: Result<String, DeliveryError>,
+) -> Result<bool, sqlx::Error> {
+    let label = PlatformLabel {
+        platform: platform.as_str().to_owned(),
+    };
     let now = shared.clock.now();
     let _turn = shared.writes.turn().await;
     let mut conn = pool.acquire().await?;
     let settings = &shared.config.outbox;
     match result {
-        Ok(delivered) => {
-            outbox::mark_delivered(&mut conn, platform, row, &delivered.message_id, now).await?;
+        Ok(platform_id) => {
+            let mut tx = conn.begin().await?;
+            outbox::mark_delivered(&mut tx, platform, row, &platform_id, now).await?;
+            if let (Op::Space, Some(space)) = (row.op, &row.space) {
+                spaces::opened(&mut tx, platform, &space.key, &platform_id, now).await?;
+            }
+            tx.commit().await?;
             shared.metrics.delivered.get_or_create(&label).inc();
             Ok(true)
         }

@@ -5,6 +5,7 @@
 pub mod inbox;
 pub mod outbox;
 pub mod security_log;
+pub mod spaces;
 pub mod timers;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ use sqlx::{Row, SqliteConnection};
 use super::{from_ms, to_ms};
 use crate::ids::Platform;
 use crate::message::Message;
+use crate::space::Space;
 
 /// How a row is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub enum Op {
     Post,
     /// Shown only to `recipient`.
     Ephemeral,
+    /// Opens the space in the row's `space` column under the row's channel (its parent).
+    Space,
 }
 
 impl Op {
@@ -21,6 +24,15 @@ impl Op {
         match self {
             Op::Post => "post",
             Op::Ephemeral => "ephemeral",
+            Op::Space => "space",
+        }
+    }
+
+    fn parse(op: &str) -> Self {
+        match op {
+            "ephemeral" => Op::Ephemeral,
+            "space" => Op::Space,
+            _ => Op::Post,
         }
     }
 }
@@ -42,19 +54,31 @@ pub struct NewOutbound<'a> {
     pub response_url: Option<&'a str>,
     /// The message.
     pub message: &'a Message,
+    /// The space an [`Op::Space`] row opens.
+    pub space: Option<&'a Space>,
 }
 
-/// Enqueues one message. Rows to the same (platform, channel) are delivered in order.
+/// Enqueues one message. Rows to the same (platform, channel) are delivered in order; a space's
+/// opening row is ordered with the messages to `space:<key>`, so they follow it.
 pub async fn enqueue(
     conn: &mut SqliteConnection,
     row: &NewOutbound<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let message = serde_json::to_string(row.message).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    let space = row
+        .space
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    let order_key = match row.space {
+        Some(space) => format!("{}:{}", row.platform, space.channel()),
+        None => format!("{}:{}", row.platform, row.channel),
+    };
     sqlx::query(
         "INSERT INTO outbox (idempotency_key, platform, channel, op, message_key, thread_key, order_key,
-           recipient, response_url, message, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+           recipient, response_url, message, space, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(&row.idempotency_key)
     .bind(row.platform.as_str())
@@ -62,10 +86,11 @@ pub async fn enqueue(
     .bind(row.op.as_str())
     .bind(row.message.key.as_ref().map(|k| k.as_str()))
     .bind(row.message.thread.as_ref().map(|k| k.as_str()))
-    .bind(format!("{}:{}", row.platform, row.channel))
+    .bind(order_key)
     .bind(row.recipient)
     .bind(row.response_url)
     .bind(message)
+    .bind(space)
     .bind(to_ms(now))
     .bind(to_ms(now))
     .execute(conn)
@@ -90,6 +115,8 @@ pub struct Outbound {
     pub response_url: Option<String>,
     /// The message.
     pub message: Message,
+    /// The space an [`Op::Space`] row opens.
+    pub space: Option<Space>,
     /// Failed attempts so far.
     pub attempts: u32,
 }
@@ -103,7 +130,7 @@ pub async fn due(
     limit: usize,
 ) -> Result<Vec<Outbound>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT o.id, o.idempotency_key, o.channel, o.op, o.recipient, o.response_url, o.message, o.attempts
+        "SELECT o.id, o.idempotency_key, o.channel, o.op, o.recipient, o.response_url, o.message, o.space, o.attempts
          FROM outbox o
          WHERE o.state = 'pending' AND o.platform = ?1 AND o.next_attempt_at <= ?2
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.order_key = o.order_key AND e.id < o.id)
@@ -118,14 +145,20 @@ pub async fn due(
     for row in rows {
         let message: String = row.try_get("message")?;
         let op: String = row.try_get("op")?;
+        let space: Option<String> = row.try_get("space")?;
         out.push(Outbound {
             id: row.try_get("id")?,
             idempotency_key: row.try_get("idempotency_key")?,
             channel: row.try_get("channel")?,
-            op: if op == "ephemeral" { Op::Ephemeral } else { Op::Post },
+            op: Op::parse(&op),
             recipient: row.try_get("recipient")?,
             response_url: row.try_get("response_url")?,
             message: serde_json::from_str(&message).map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
+            space: space
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
         });
     }

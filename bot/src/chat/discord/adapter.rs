@@ -1,6 +1,14 @@
 //! Delivering messages through Discord's REST API (no gateway): channel messages with embeds and
 //! buttons, edits in place, replies in a thread started from the parent message, ephemeral replies
 //! as interaction follow-ups (or, once the interaction token has expired, a direct message).
+//!
+//! A space (see [`crate::Cx::open_space`]) is a public thread in the parent channel, not attached
+//! to a message; its id is a channel id, so its messages are posted to it like to any channel.
+//! Discord has no invitations for public threads: the members are mentioned in the thread's first
+//! message, which adds them. A thread reply inside a space (a thread cannot hold threads) is a
+//! reply to its parent message in the same thread. Before a space's thread is started, the
+//! parent channel's active threads are searched for one of that name, so a retry after a lost
+//! answer (or a crash before the answer was recorded) does not leave two threads.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +22,11 @@ use sha2::{Digest, Sha256};
 
 use super::api::{ApiError, DISCORD_URL, DiscordApi};
 use super::render::{self, Rendered};
-use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target};
 use crate::clock::SharedClock;
 use crate::config::DiscordConfig;
 use crate::ids::Platform;
+use crate::message::Message;
 
 /// The `Origin.response_url` prefix of a Discord interaction: `discord-interaction:{app}:{token}`.
 pub const INTERACTION_PREFIX: &str = "discord-interaction:";
@@ -62,6 +71,23 @@ pub enum BuildError {
 #[derive(Deserialize)]
 struct Created {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct ChannelInfo {
+    guild_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ActiveThreads {
+    threads: Vec<ThreadInfo>,
+}
+
+#[derive(Deserialize)]
+struct ThreadInfo {
+    id: String,
+    parent_id: Option<String>,
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -144,9 +170,50 @@ impl DiscordAdapter {
         Ok(created.id)
     }
 
+    /// An active thread called `name` in `parent`, when there is one.
+    async fn find_thread(&self, parent: &str, name: &str) -> Result<Option<String>, DeliveryError> {
+        let channel_id = channel_id(parent)?;
+        let none: Option<&()> = None;
+        let info: ChannelInfo = self
+            .api
+            .call(Route::Channel { channel_id }, LightMethod::Get, none)
+            .await
+            .map_err(|err| classify(err, "reading the parent channel"))?;
+        let Some(guild_id) = info.guild_id.as_deref().and_then(snowflake).map(GuildId::new) else {
+            return Ok(None);
+        };
+        let active: ActiveThreads = self
+            .api
+            .call(Route::GuildThreadsActive { guild_id }, LightMethod::Get, none)
+            .await
+            .map_err(|err| classify(err, "listing active threads"))?;
+        Ok(active
+            .threads
+            .into_iter()
+            .find(|t| t.parent_id.as_deref() == Some(parent) && t.name.as_deref() == Some(name))
+            .map(|t| t.id))
+    }
+
     async fn post(&self, channel: &str, rendered: Rendered, key: &str) -> Result<Delivered, ApiError> {
+        self.post_with(channel, rendered, key, None).await
+    }
+
+    /// Posts to `channel`, as a reply to the message `reference` when given.
+    async fn post_with(
+        &self,
+        channel: &str,
+        rendered: Rendered,
+        key: &str,
+        reference: Option<&str>,
+    ) -> Result<Delivered, ApiError> {
         let channel_id = ChannelId::new(snowflake(channel).ok_or_else(|| bad_channel(channel))?);
-        let body = rendered.create(nonce(key));
+        let mut body = rendered.create(nonce(key));
+        if let Some(parent) = reference {
+            let message_id = MessageId::new(
+                snowflake(parent).ok_or_else(|| ApiError::Invalid(format!("`{parent}` is not a message id")))?,
+            );
+            body = body.reference_message((channel_id, message_id));
+        }
         let created: Created = self
             .api
             .call(Route::ChannelMessages { channel_id }, LightMethod::Post, Some(&body))
@@ -254,10 +321,60 @@ impl ChatAdapter for DiscordAdapter {
         let result = match delivery.target {
             Target::New => self.post(delivery.channel, rendered, delivery.idempotency_key).await,
             Target::Update { message_id } => self.edit(delivery.channel, message_id, rendered).await,
+            // A space is a thread already: the reply stays in it, pointing at its parent.
+            Target::Reply { parent_id } if delivery.in_space => {
+                self.post_with(delivery.channel, rendered, delivery.idempotency_key, Some(parent_id))
+                    .await
+            }
             Target::Reply { parent_id } => self.reply(&delivery, parent_id, rendered).await,
             Target::Ephemeral { user, response_url } => self.ephemeral(&delivery, user, response_url, rendered).await,
         };
         result.map_err(|err| classify(err, "delivering the message"))
+    }
+
+    /// A public thread in the parent channel; the members (people and groups known to the
+    /// directory) are mentioned in its first message (its nonce keeps a repeat within minutes to
+    /// one). A name the directory does not know is logged and left out; a failed first message is
+    /// logged and does not undo the thread.
+    async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
+        let space = request.space;
+        let name = render::truncate(space.name.trim(), 100);
+        // An earlier attempt may have started the thread and lost the answer (or crashed before
+        // recording it): look before starting another. Not being allowed to look is no reason
+        // not to start one.
+        let existing = match self.find_thread(request.parent, &name).await {
+            Ok(found) => found,
+            Err(DeliveryError::Permanent(reason)) => {
+                tracing::info!(space = %space.key, cause = %reason, "cannot list active threads; starting one");
+                None
+            }
+            Err(retry) => return Err(retry),
+        };
+        let thread = match existing {
+            Some(thread) => {
+                tracing::info!(space = %space.key, %thread, "thread exists from an earlier attempt; using it");
+                thread
+            }
+            None => self.create_thread(request.parent, &name).await?,
+        };
+        let mut skipped = Vec::new();
+        let mut first = Message::new(space.channel(), format!("Space for {}", space.name.trim()));
+        for member in &space.members {
+            match self.directory.mention_of(member) {
+                Some(mention) => first.mentions.push(mention),
+                None => skipped.push(member.clone()),
+            }
+        }
+        if !skipped.is_empty() {
+            tracing::info!(space = %space.key, ?skipped, "members unknown to the directory were not mentioned");
+        }
+        if !first.mentions.is_empty() {
+            let rendered = render::render(&first, |m| self.directory.render_mention(Platform::Discord, m));
+            if let Err(err) = self.post(&thread, rendered, request.idempotency_key).await {
+                tracing::warn!(space = %space.key, %thread, cause = %err, "members not mentioned in the new thread");
+            }
+        }
+        Ok(OpenedSpace { channel_id: thread })
     }
 }
 

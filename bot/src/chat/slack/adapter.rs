@@ -1,7 +1,12 @@
 //! Delivering messages through Slack's Web API with slack-morphism: `chat.postMessage`,
 //! `chat.update`, thread replies (`thread_ts`), ephemeral replies (the command's `response_url`,
 //! else `chat.postEphemeral`), and `conversations.create` + `conversations.invite` for a channel
-//! per incident.
+//! per incident (a space, see [`crate::Cx::open_space`]).
+//!
+//! Opening a space is safe to repeat: when `conversations.create` answers `name_taken` (an earlier
+//! attempt created the channel but its answer was lost, or the channel exists already), the
+//! channel is looked up by name with `conversations.list` and used; members already in it are not
+//! an error.
 //!
 //! Errors: a 429 is retried after Slack's `Retry-After`; 5xx, timeouts, network failures and
 //! Slack's transient error codes are retried with backoff; every other refusal (`channel_not_found`,
@@ -15,7 +20,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::render;
-use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, Target};
+use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target};
 use crate::config::{Secret, SlackConfig};
 use crate::ids::Platform;
 
@@ -30,6 +35,9 @@ const TRANSIENT: [&str; 6] = [
     "request_timeout",
     "team_added_to_org",
 ];
+
+/// Pages of `conversations.list` read when looking for a channel by name (1000 channels a page).
+const LIST_PAGES: usize = 50;
 
 /// Delivers messages to Slack.
 pub struct SlackAdapter {
@@ -110,24 +118,107 @@ impl SlackAdapter {
 
     /// Creates a public channel `name` (lowercase, at most 80 characters) and invites `members`
     /// (Slack user ids); returns the new channel's id. The bot is a member as its creator.
+    /// When a channel of that name exists already (`name_taken`: a retry after a lost answer, or
+    /// an earlier channel), that channel is used.
     pub async fn create_channel(&self, name: &str, members: &[String]) -> Result<String, DeliveryError> {
+        let channel = self.create_or_find(&channel_name(name)).await?;
+        self.invite(&channel, members).await?;
+        Ok(channel)
+    }
+
+    /// `conversations.create`, or on `name_taken` the existing channel of that name.
+    async fn create_or_find(&self, name: &str) -> Result<String, DeliveryError> {
         let session = self.client.open_session(&self.token);
-        let request = SlackApiConversationsCreateRequest::new(channel_name(name)).with_is_private(false);
-        let created = self
+        let request = SlackApiConversationsCreateRequest::new(name.to_owned()).with_is_private(false);
+        match self
             .timed(session.conversations_create(&request))
             .await
             .map_err(|_| timeout("conversations.create"))?
-            .map_err(|err| classify(err, "conversations.create"))?;
-        let channel = created.channel.id;
-        if !members.is_empty() {
-            let users = members.iter().map(|m| SlackUserId::new(m.clone())).collect();
-            let invite = SlackApiConversationsInviteRequest::new(channel.clone(), users);
-            self.timed(session.conversations_invite(&invite))
-                .await
-                .map_err(|_| timeout("conversations.invite"))?
-                .map_err(|err| classify(err, "conversations.invite"))?;
+        {
+            Ok(created) => Ok(created.channel.id.0),
+            Err(SlackClientError::ApiError(err)) if err.code == "name_taken" => {
+                tracing::info!(channel = name, "Slack channel exists already; using it");
+                self.find_channel(name).await
+            }
+            Err(err) => Err(classify(err, "conversations.create")),
         }
-        Ok(channel.0)
+    }
+
+    /// The public channel called `name`, joined when the bot is not in it.
+    async fn find_channel(&self, name: &str) -> Result<String, DeliveryError> {
+        let session = self.client.open_session(&self.token);
+        let mut cursor: Option<SlackCursorId> = None;
+        for _ in 0..LIST_PAGES {
+            let request = SlackApiConversationsListRequest::new()
+                .with_limit(1000)
+                .with_exclude_archived(false)
+                .with_types(vec![SlackConversationType::Public])
+                .opt_cursor(cursor.take());
+            let page = self
+                .timed(session.conversations_list(&request))
+                .await
+                .map_err(|_| timeout("conversations.list"))?
+                .map_err(|err| classify(err, "conversations.list"))?;
+            if let Some(found) = page.channels.iter().find(|c| c.name.as_deref() == Some(name)) {
+                if found.flags.is_archived == Some(true) {
+                    return Err(DeliveryError::Permanent(format!(
+                        "Slack channel #{name} exists but is archived; unarchive it or rename it"
+                    )));
+                }
+                if found.flags.is_member == Some(false) {
+                    let join = SlackApiConversationsJoinRequest::new(found.id.clone());
+                    self.timed(session.conversations_join(&join))
+                        .await
+                        .map_err(|_| timeout("conversations.join"))?
+                        .map_err(|err| classify(err, "conversations.join"))?;
+                }
+                return Ok(found.id.0.clone());
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|meta| meta.next_cursor)
+                .filter(|next| !next.0.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Err(DeliveryError::Permanent(format!(
+            "Slack says the channel name #{name} is taken, but no public channel of that name is listed"
+        )))
+    }
+
+    /// `conversations.invite` for `members` (Slack user ids). Someone already in the channel is no
+    /// error: then each is invited on their own, so the others still get in.
+    async fn invite(&self, channel: &str, members: &[String]) -> Result<(), DeliveryError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let everyone = members.iter().map(|m| SlackUserId::new(m.clone())).collect();
+        if self.invite_users(channel, everyone).await? || members.len() == 1 {
+            return Ok(());
+        }
+        for member in members {
+            self.invite_users(channel, vec![SlackUserId::new(member.clone())])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One `conversations.invite`; false when Slack says someone is in the channel already.
+    async fn invite_users(&self, channel: &str, users: Vec<SlackUserId>) -> Result<bool, DeliveryError> {
+        let session = self.client.open_session(&self.token);
+        let invite = SlackApiConversationsInviteRequest::new(SlackChannelId::new(channel.to_owned()), users);
+        match self
+            .timed(session.conversations_invite(&invite))
+            .await
+            .map_err(|_| timeout("conversations.invite"))?
+        {
+            Ok(_) => Ok(true),
+            Err(SlackClientError::ApiError(err)) if err.code == "already_in_channel" => Ok(false),
+            // The bot is in the channel as its creator.
+            Err(SlackClientError::ApiError(err)) if err.code == "cant_invite_self" => Ok(true),
+            Err(err) => Err(classify(err, "conversations.invite")),
+        }
     }
 
     async fn timed<F: std::future::Future>(&self, call: F) -> Result<F::Output, tokio::time::error::Elapsed> {
@@ -235,6 +326,36 @@ impl ChatAdapter for SlackAdapter {
             Target::Ephemeral { user, response_url } => self.ephemeral(&delivery, content, user, response_url).await,
         }
     }
+
+    /// A public channel named after the space, with its members invited. A member who cannot be
+    /// invited (no Slack id, a group known only by its user group id, a refused invitation) is
+    /// logged and left out: the channel is still used, and they can be added by hand.
+    async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
+        let space = request.space;
+        let mut name = channel_name(&space.name);
+        if name.is_empty() {
+            name = channel_name(space.key.as_str());
+        }
+        if name.is_empty() {
+            return Err(DeliveryError::Permanent(format!(
+                "space `{}` has no usable Slack channel name",
+                space.key
+            )));
+        }
+        let (users, skipped) = self.directory.user_ids(Platform::Slack, &space.members);
+        if !skipped.is_empty() {
+            tracing::info!(space = %space.key, ?skipped, "members with no Slack user to invite (a group needs `members`)");
+        }
+        let channel = self.create_or_find(&name).await?;
+        match self.invite(&channel, &users).await {
+            Ok(()) => {}
+            Err(DeliveryError::Permanent(reason)) => {
+                tracing::warn!(space = %space.key, %channel, cause = %reason, "members not invited; the channel is used without them");
+            }
+            Err(retry) => return Err(retry),
+        }
+        Ok(OpenedSpace { channel_id: channel })
+    }
 }
 
 fn api_token(token: &Secret) -> SlackApiToken {
@@ -248,7 +369,7 @@ pub fn channel_name(name: &str) -> String {
         .to_lowercase()
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || c == '_' || c == '-' {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
                 c
             } else {
                 '-'
@@ -321,6 +442,7 @@ mod tests {
     fn channel_names_are_made_valid() {
         assert_eq!(channel_name("Incident 42: Leaked Key!"), "incident-42--leaked-key");
         assert_eq!(channel_name(&"x".repeat(100)).len(), 80);
+        assert_eq!(channel_name("Inc 12 — Café SQL"), "inc-12---caf--sql");
     }
 
     #[test]
