@@ -34,6 +34,9 @@ pub struct IncidentConfig {
     /// A GitHub issue per incident, created and kept up to date through the core's GitHub worker.
     /// Off unless `repository` is set.
     pub tracking_issue: TrackingIssue,
+    /// A space per incident — a Slack channel of its own, a Discord thread in `channel` — where the
+    /// incident's message and notes are posted too. Off unless `enabled`.
+    pub space: SpaceConfig,
 }
 
 impl Default for IncidentConfig {
@@ -46,8 +49,54 @@ impl Default for IncidentConfig {
             roles: Roles::default(),
             checklists: Checklists::default(),
             tracking_issue: TrackingIssue::default(),
+            space: SpaceConfig::default(),
         }
     }
+}
+
+/// `[plugins.incident_commander.space]`: a space per incident, opened when an incident opens
+/// (declared or from an alert) at or above `min_severity`, or later when its severity is raised to
+/// it. The space is `<name_prefix>-<id>-<slug of the title>` (`inc-12-sql-injection`) under
+/// `channel`: a Slack channel with the members invited, a Discord thread that mentions them. The
+/// incident's message is posted there as well and edited in place with every change, and every note
+/// of the incident's thread (acknowledgements, assignments, updates, stage checklists, ticks, SLA
+/// breaches, resolution) is posted there too; the post-mortem as well. The main channel stays as it
+/// is. An incident keeps its space when it is resolved, closed or reopened.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpaceConfig {
+    /// Open a space per incident. Off by default. Turning it off later stops new spaces; incidents
+    /// that already have one keep posting to it.
+    pub enabled: bool,
+    /// Only incidents at least this severe get a space (`critical`, `high`, `medium`, `low`). An
+    /// incident below it gets one when its severity is raised to it.
+    pub min_severity: Severity,
+    /// The start of every space's name: `<name_prefix>-<id>-<slug of the title>`. Lowercase letters,
+    /// digits, `-` and `_`, at most 20 characters.
+    pub name_prefix: String,
+    /// Who is brought into each space: `[people]` keys and `[groups]` names. Unset: everyone listed in
+    /// `roles.responder` and `roles.commander` (`everyone` left out). The person who declared the
+    /// incident and its commander and assignee, when they are configured people, are always added.
+    /// A space's members are decided when it opens; people named commander or assignee later are
+    /// mentioned in it (on Discord that adds them to the thread; on Slack they are not invited).
+    pub invite: Option<Vec<String>>,
+}
+
+impl Default for SpaceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            min_severity: Severity::Low,
+            name_prefix: "inc".to_owned(),
+            invite: None,
+        }
+    }
+}
+
+impl SpaceConfig {
+    /// The longest `name_prefix` accepted: it leaves room for the id and the title in Slack's 80
+    /// characters.
+    pub const MAX_PREFIX: usize = 20;
 }
 
 /// `[plugins.incident_commander.tracking_issue]`: one GitHub issue per incident. It is created when
@@ -283,6 +332,33 @@ impl IncidentConfig {
                 "labels must not be empty",
             ));
         }
+        let space = &self.space;
+        let prefix_ok = !space.name_prefix.is_empty()
+            && space.name_prefix.chars().count() <= SpaceConfig::MAX_PREFIX
+            && space
+                .name_prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'));
+        if !prefix_ok {
+            errors.push(ConfigError::new(
+                format!("{prefix}.space.name_prefix"),
+                format!(
+                    "`{}` is not a name prefix: use 1 to {} lowercase letters, digits, `-` or `_`, e.g. \"inc\"",
+                    space.name_prefix,
+                    SpaceConfig::MAX_PREFIX
+                ),
+            ));
+        }
+        for member in space.invite.iter().flatten() {
+            let message = if member == EVERYONE {
+                format!("`{EVERYONE}` cannot be invited to a space: list [people] keys or [groups] names")
+            } else if config.people.contains_key(member) || config.groups.contains_key(member) {
+                continue;
+            } else {
+                format!("`{member}` is neither a [people] key nor a [groups] name")
+            };
+            errors.push(ConfigError::new(format!("{prefix}.space.invite"), message));
+        }
         errors
     }
 }
@@ -303,6 +379,7 @@ mod tests {
         };
         assert_eq!(tracking, TrackingIssue::default());
         assert_eq!(tracking.repository(), None);
+        assert_eq!(parsed.space, SpaceConfig::default());
     }
 
     #[test]

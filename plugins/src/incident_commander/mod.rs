@@ -6,7 +6,8 @@
 //! the SLA escalator's deadlines and breaches show on the message. Roles from config decide who
 //! may do what. Optionally each incident also has a GitHub tracking issue (`tracking`, `issue`),
 //! created and kept up to date through the core's GitHub worker, which gets the post-mortem as a
-//! comment.
+//! comment. Optionally, too, each incident has a space of its own (`space`: a Slack channel or a
+//! Discord thread) where its message is kept up to date and its notes are posted as well.
 
 mod auth;
 mod commands;
@@ -18,11 +19,12 @@ mod ops;
 mod plugin;
 mod postmortem;
 mod render;
+mod space;
 mod store;
 mod tracking;
 
 pub use auth::Role;
 pub use commands::{IncidentCommand, Op};
-pub use config::{Checklists, Grouping, IncidentConfig, Roles, TrackingIssue};
+pub use config::{Checklists, Grouping, IncidentConfig, Roles, SpaceConfig, TrackingIssue};
 pub use model::{IncidentId, IncidentState, Stage};
 pub use plugin::IncidentCommander;

@@ -10,6 +10,7 @@ use super::config::IncidentConfig;
 use super::model::{CheckItem, Incident, IncidentId, IncidentState, Stage};
 use super::postmortem;
 use super::render::{self, View};
+use super::space;
 use super::store::{self, Change, Filter, NewIncident};
 use super::tracking;
 use crate::domain;
@@ -106,11 +107,15 @@ async fn load_changeable(cx: &mut Cx<'_>, id: IncidentId) -> Result<Incident, Fa
     Ok(incident)
 }
 
-/// Re-sends the incident's message (the core edits it in place).
+/// Re-sends the incident's message (the core edits it in place), in the incident channel and in
+/// the incident's space; opens the space first when the incident should have one and has none.
 pub async fn publish(cx: &mut Cx<'_>, config: &IncidentConfig, id: IncidentId) -> Result<(), PluginError> {
     let Some(incident) = store::get(cx.db(), id).await? else {
         return Ok(());
     };
+    // Every change re-sends the message, so this is where a space opens — before anything is sent
+    // to it — whether the incident was declared, opened from an alert or raised to `min_severity`.
+    let space = space::ensure(cx, config, &incident).await?;
     let checks = store::checks(cx.db(), id, Some(incident.stage)).await?;
     let alerts = store::alerts(cx.db(), id).await?;
     let last_update = store::last_update(cx.db(), id).await?;
@@ -124,24 +129,38 @@ pub async fn publish(cx: &mut Cx<'_>, config: &IncidentConfig, id: IncidentId) -
             alerts: &alerts,
             last_update: last_update.as_ref(),
             tracking_issue: tracking_issue.as_deref(),
+            space: space.as_ref().map(|s| s.name.as_str()),
             now,
         },
     );
-    cx.send(message).await?;
+    cx.send(message.clone()).await?;
+    if let Some(space) = space {
+        // The same message, keyed the same way: the core keeps one per channel and edits each.
+        let mut copy = message;
+        copy.channel = space.channel;
+        cx.send(copy).await?;
+    }
     // Every change of an incident re-sends its message, so this is where its issue follows.
     tracking::sync(cx, config, id).await
 }
 
-/// Posts a note in the incident's thread.
+/// Posts a note in the incident's thread and, when the incident has a space, in the space (as a
+/// message of its own there: the space is the incident's conversation).
 pub async fn note(
     cx: &mut Cx<'_>,
     config: &IncidentConfig,
     id: IncidentId,
     message: Message,
 ) -> Result<(), PluginError> {
-    let mut message = message.in_thread(render::message_key(id));
-    message.channel = config.channel.as_str().into();
-    cx.send(message).await
+    let mut threaded = message.clone().in_thread(render::message_key(id));
+    threaded.channel = config.channel.as_str().into();
+    cx.send(threaded).await?;
+    if let Some(space) = space::of(cx, id).await? {
+        let mut copy = message;
+        copy.channel = space.channel;
+        cx.send(copy).await?;
+    }
+    Ok(())
 }
 
 /// A mention of `name` when it is a configured person.
@@ -209,11 +228,15 @@ async fn declare(
     )
     .await?;
     publish(cx, config, id).await?;
+    let also = space::of(cx, id)
+        .await?
+        .map(|s| format!(" and #{}", s.name))
+        .unwrap_or_default();
     reply(
         cx,
         caller,
         format!(
-            "Declared incident {id} ({severity}): {title}. It is in #{}; acknowledge it with /incident ack {}",
+            "Declared incident {id} ({severity}): {title}. It is in #{}{also}; acknowledge it with /incident ack {}",
             config.channel, id.0
         ),
     )
@@ -715,6 +738,7 @@ async fn show(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id:
     let alerts = store::alerts(cx.db(), id).await?;
     let last_update = store::last_update(cx.db(), id).await?;
     let tracking_issue = tracking::link(cx, id).await?;
+    let space = space::of(cx, id).await?;
     let now = cx.now();
     let mut message = render::incident_message(
         &config.channel,
@@ -724,6 +748,7 @@ async fn show(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id:
             alerts: &alerts,
             last_update: last_update.as_ref(),
             tracking_issue: tracking_issue.as_deref(),
+            space: space.as_ref().map(|s| s.name.as_str()),
             now,
         },
     );
@@ -777,20 +802,28 @@ async fn post_mortem(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'
     let now = cx.now();
     store::record(cx.db(), id, now, &caller.name, "postmortem", "posted the post-mortem").await?;
     let issue = tracking::post_mortem(cx, config, id, &body).await?.unwrap_or_default();
-    cx.send(
-        Message::new(
-            config.channel.as_str(),
-            format!("Post-mortem of incident {id}: {}", incident.title),
-        )
-        .title(format!("Post-mortem: incident {id} — {}", incident.title))
-        .severity(incident.severity)
-        .body(body),
+    let message = Message::new(
+        config.channel.as_str(),
+        format!("Post-mortem of incident {id}: {}", incident.title),
     )
-    .await?;
+    .title(format!("Post-mortem: incident {id} — {}", incident.title))
+    .severity(incident.severity)
+    .body(body);
+    cx.send(message.clone()).await?;
+    let mut also = String::new();
+    if let Some(space) = space::of(cx, id).await? {
+        also = format!(" and #{}", space.name);
+        let mut copy = message;
+        copy.channel = space.channel;
+        cx.send(copy).await?;
+    }
     reply(
         cx,
         caller,
-        format!("Posted the post-mortem of incident {id} to #{}{issue}.", config.channel),
+        format!(
+            "Posted the post-mortem of incident {id} to #{}{also}{issue}.",
+            config.channel
+        ),
     )
     .await
 }

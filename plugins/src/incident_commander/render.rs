@@ -92,6 +92,8 @@ pub struct View<'a> {
     pub last_update: Option<&'a TimelineEntry>,
     /// The GitHub tracking issue, once it exists: `acme/security-incidents#7 — https://…`.
     pub tracking_issue: Option<&'a str>,
+    /// The name of the incident's space, once it has one: `inc-12-sql-injection`.
+    pub space: Option<&'a str>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -155,6 +157,9 @@ pub fn incident_message(channel: &str, view: &View<'_>) -> Message {
     }
     if let Some(issue) = view.tracking_issue {
         message = message.field("Tracking issue", issue);
+    }
+    if let Some(space) = view.space {
+        message = message.field("Space", format!("#{space}"));
     }
     if let Some(summary) = &incident.summary {
         message = message.field("Summary", summary.clone());

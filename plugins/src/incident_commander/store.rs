@@ -292,6 +292,19 @@ pub async fn timeline(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec
         .collect()
 }
 
+/// The texts of incident `id`'s timeline entries of `kind`, oldest first.
+pub async fn timeline_texts(
+    conn: &mut SqliteConnection,
+    id: IncidentId,
+    kind: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT text FROM incident_timeline WHERE incident_id = ? AND kind = ? ORDER BY at, id")
+        .bind(id.0)
+        .bind(kind)
+        .fetch_all(conn)
+        .await
+}
+
 /// The latest status update's text, when there is one.
 pub async fn last_update(conn: &mut SqliteConnection, id: IncidentId) -> Result<Option<TimelineEntry>, sqlx::Error> {
     let row = sqlx::query(
