@@ -1648,17 +1648,10 @@ async fn a_tracking_repository_must_be_org_slash_repo() {
 
 // ---- Per-incident spaces ----
 
-const PEOPLE_WITH_RESPONDERS: &str = r#"
-[people.alice]
-slack = "UALICE"
-[people.bob]
-[people.carol]
-[people.dave]
-[groups.team-lead]
-members = ["alice"]
-[groups.responders]
-members = ["bob", "carol"]
-"#;
+/// `PEOPLE` plus a `responders` group to invite.
+fn people_with_responders() -> String {
+    format!("{PEOPLE}[groups.responders]\nmembers = [\"bob\", \"carol\"]\n")
+}
 
 const SQL_SPACE: &str = "inc-1-sql-injection-in-the-login-form";
 
@@ -1697,7 +1690,7 @@ fn shown_privately(printed: &[Printed]) -> Message {
 async fn without_spaces_enabled_nothing_opens_and_the_channel_is_as_before() {
     // A section that only renames the prefix leaves spaces off.
     let mut bot = start_with(
-        PEOPLE_WITH_RESPONDERS,
+        &people_with_responders(),
         "[plugins.incident_commander.space]\nname_prefix = \"sec\"\ninvite = [\"responders\"]\n",
     )
     .await;
@@ -1732,7 +1725,7 @@ async fn without_spaces_enabled_nothing_opens_and_the_channel_is_as_before() {
 
 #[tokio::test]
 async fn an_enabled_space_opens_with_the_incident_and_its_message_follows_every_change_in_place() {
-    let mut bot = start_with(PEOPLE_WITH_RESPONDERS, &spaces_on("invite = [\"responders\"]\n")).await;
+    let mut bot = start_with(&people_with_responders(), &spaces_on("invite = [\"responders\"]\n")).await;
 
     let out = bot
         .command_as("alice", "/incident declare high SQL injection in the login form")
@@ -1904,7 +1897,7 @@ commander = ["team-lead"]
 #[tokio::test]
 async fn a_space_opens_only_at_or_above_min_severity_and_once_the_severity_is_raised_to_it() {
     let config = format!("{SPACE_ROLES}{}", spaces_on("min_severity = \"high\"\n"));
-    let mut bot = start_with(PEOPLE_WITH_RESPONDERS, &config).await;
+    let mut bot = start_with(&people_with_responders(), &config).await;
 
     let out = bot
         .command_as("alice", "/incident declare medium Suspicious pushes to main")
@@ -1988,7 +1981,10 @@ async fn a_space_opens_only_at_or_above_min_severity_and_once_the_severity_is_ra
 #[tokio::test]
 async fn space_settings_are_checked_at_start_up() {
     let errors_of = |section: &str| {
-        let text = format!("{PEOPLE_WITH_RESPONDERS}[plugins.incident_commander.space]\n{section}");
+        let text = format!(
+            "{}[plugins.incident_commander.space]\n{section}",
+            people_with_responders()
+        );
         let config =
             sentinel_bot::config::load::from_table(sentinel_bot::config::load::parse_table(&text, "t").unwrap())
                 .unwrap();
