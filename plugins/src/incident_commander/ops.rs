@@ -267,21 +267,39 @@ async fn ack(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id: 
     }
     let now = cx.now();
     store::update(cx.db(), id, Change::Acknowledge { by: &caller.name }, now).await?;
-    store::record(cx.db(), id, now, &caller.name, "acknowledged", "acknowledged").await?;
-    cx.emit(
-        domain::INCIDENT_ACKNOWLEDGED,
-        json!({ "id": id.0, "at": rfc3339(now), "by": caller.name }),
-    )
-    .await?;
-    publish(cx, config, id).await?;
-    note(
-        cx,
-        config,
-        id,
-        Message::new("", format!("✅ {} acknowledged incident {id}.", caller.name)),
-    )
-    .await?;
+    let change = Announcement {
+        by: &caller.name,
+        kind: "acknowledged",
+        timeline: "acknowledged",
+        event: domain::INCIDENT_ACKNOWLEDGED,
+        note: format!("✅ {} acknowledged incident {id}.", caller.name),
+    };
+    announce(cx, config, id, change).await?;
     reply(cx, caller, format!("Acknowledged incident {id}.")).await
+}
+
+/// A state change as everyone hears of it: the timeline, the domain event for other plugins, the
+/// refreshed incident message and a note in its thread.
+struct Announcement<'a> {
+    by: &'a str,
+    kind: &'static str,
+    timeline: &'a str,
+    event: &'static str,
+    note: String,
+}
+
+async fn announce(
+    cx: &mut Cx<'_>,
+    config: &IncidentConfig,
+    id: IncidentId,
+    change: Announcement<'_>,
+) -> Result<(), PluginError> {
+    let now = cx.now();
+    store::record(cx.db(), id, now, change.by, change.kind, change.timeline).await?;
+    cx.emit(change.event, json!({ "id": id.0, "at": rfc3339(now), "by": change.by }))
+        .await?;
+    publish(cx, config, id).await?;
+    note(cx, config, id, Message::new("", change.note)).await
 }
 
 /// Picks the incident `ack` without an id means: the caller's only unacknowledged one (as commander
@@ -640,20 +658,14 @@ async fn reopen(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, i
         store::resume_stage(cx.db(), id, incident.stage, now).await?;
     }
     store::update(cx.db(), id, Change::Reopen { to }, now).await?;
-    store::record(cx.db(), id, now, &caller.name, "reopened", &format!("reopened ({to})")).await?;
-    cx.emit(
-        domain::INCIDENT_REOPENED,
-        json!({ "id": id.0, "at": rfc3339(now), "by": caller.name }),
-    )
-    .await?;
-    publish(cx, config, id).await?;
-    note(
-        cx,
-        config,
-        id,
-        Message::new("", format!("🔁 {} reopened incident {id}.", caller.name)),
-    )
-    .await?;
+    let change = Announcement {
+        by: &caller.name,
+        kind: "reopened",
+        timeline: &format!("reopened ({to})"),
+        event: domain::INCIDENT_REOPENED,
+        note: format!("🔁 {} reopened incident {id}.", caller.name),
+    };
+    announce(cx, config, id, change).await?;
     reply(cx, caller, format!("Reopened incident {id}; it is {to}.")).await
 }
 
@@ -672,20 +684,14 @@ async fn close(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id
     let now = cx.now();
     store::leave_stage(cx.db(), id, now).await?;
     store::update(cx.db(), id, Change::Close { by: &caller.name }, now).await?;
-    store::record(cx.db(), id, now, &caller.name, "closed", "closed").await?;
-    cx.emit(
-        domain::INCIDENT_CLOSED,
-        json!({ "id": id.0, "at": rfc3339(now), "by": caller.name }),
-    )
-    .await?;
-    publish(cx, config, id).await?;
-    note(
-        cx,
-        config,
-        id,
-        Message::new("", format!("🔒 {} closed incident {id}.", caller.name)),
-    )
-    .await?;
+    let change = Announcement {
+        by: &caller.name,
+        kind: "closed",
+        timeline: "closed",
+        event: domain::INCIDENT_CLOSED,
+        note: format!("🔒 {} closed incident {id}.", caller.name),
+    };
+    announce(cx, config, id, change).await?;
     reply(cx, caller, format!("Closed incident {id}.")).await
 }
 
