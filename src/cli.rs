@@ -85,7 +85,7 @@ enum DeadCmd {
 
 /// Runs the chosen command.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    init_logging();
+    init_logging()?;
     match cli.command.unwrap_or(Cmd::Run) {
         Cmd::Run => run_bot(cli.config).await,
         Cmd::CheckConfig => check_config(cli.config),
@@ -110,14 +110,43 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn init_logging() {
+/// How log lines are written (`SENTINEL_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines; coloured only when stderr is a terminal.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    fn from_env() -> Result<Self> {
+        match std::env::var("SENTINEL_LOG_FORMAT") {
+            Err(_) => Ok(Self::Text),
+            Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "" | "text" => Ok(Self::Text),
+                "json" => Ok(Self::Json),
+                _ => anyhow::bail!("SENTINEL_LOG_FORMAT must be `text` or `json`, not `{value}`"),
+            },
+        }
+    }
+}
+
+fn init_logging() -> Result<()> {
+    use std::io::IsTerminal;
+    let format = LogFormat::from_env()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SENTINEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     // Logs go to stderr: stdout belongs to the console chat.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        // Colour codes only for a person at a terminal, never into a file or a pipe.
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+    };
+    Ok(())
 }
 
 fn load(path: Option<PathBuf>) -> Result<Loaded> {

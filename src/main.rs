@@ -17,11 +17,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli)) {
+    let code = match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The console's stdin reader is a blocking read that cannot be cancelled: dropping the runtime
+    // would wait for a line that may never come (stdin an open pipe). The bot has shut down in
+    // order by now; nothing else is left to wait for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
 }

@@ -23,6 +23,7 @@ use crate::pipeline::router::{Router as EventRouter, RouterError};
 use crate::pipeline::{Shared, Shutdown, Wakers, delivery, dispatcher, timer_engine};
 use crate::plugin::Plugin;
 use crate::store::{self, StoreError, timers, to_ms};
+use crate::supervisor::{self, Tasks};
 
 /// Everything the bot is made of.
 pub struct BotOptions {
@@ -82,6 +83,7 @@ pub struct Bot {
     wakers: Wakers,
     ingest: Option<Ingest>,
     ingest_task: Option<JoinHandle<()>>,
+    stop_ingest: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
     stop_workers: watch::Sender<bool>,
     shutdown: Shutdown,
@@ -102,6 +104,7 @@ impl Bot {
             config: config.clone(),
             writes: store::WriteLock::default(),
             ingest_waiting: Default::default(),
+            tasks: Tasks::default(),
         });
 
         let (builtin, specs_slot) = Builtin::new();
@@ -113,12 +116,15 @@ impl Bot {
 
         let wakers = Wakers::default();
         let (stop_workers, shutdown) = Shutdown::new();
-        let (ingest, ingest_task) = ingest::spawn(
+        let (stop_ingest, ingest_closing) = Shutdown::new();
+        let (ingest, writer) = ingest::writer(
             pool.clone(),
             shared.clone(),
             wakers.dispatcher.clone(),
             config.pipeline.ingest_batch,
+            ingest_closing.clone(),
         );
+        let ingest_task = supervised("inbox_writer", &shared, &ingest_closing, move || writer.clone().run());
 
         let mut adapters = options.adapters;
         if config.console_enabled() {
@@ -135,37 +141,31 @@ impl Bot {
             adapters.push(Arc::new(adapter));
         }
 
+        let (p, s, r, w, d) = (&pool, &shared, &router, &wakers, &shutdown);
         let mut workers = vec![
-            tokio::spawn(dispatcher::run(
-                pool.clone(),
-                shared.clone(),
-                router.clone(),
-                wakers.clone(),
-                shutdown.clone(),
-            )),
-            tokio::spawn(timer_engine::run(
-                pool.clone(),
-                shared.clone(),
-                wakers.clone(),
-                shutdown.clone(),
-            )),
-            tokio::spawn(housekeeping(pool.clone(), shared.clone(), shutdown.clone())),
+            supervised("dispatcher", s, d, {
+                let (p, s, r, w, d) = (p.clone(), s.clone(), r.clone(), w.clone(), d.clone());
+                move || dispatcher::run(p.clone(), s.clone(), r.clone(), w.clone(), d.clone())
+            }),
+            supervised("timer_engine", s, d, {
+                let (p, s, w, d) = (p.clone(), s.clone(), w.clone(), d.clone());
+                move || timer_engine::run(p.clone(), s.clone(), w.clone(), d.clone())
+            }),
+            supervised("housekeeping", s, d, {
+                let (p, s, d) = (p.clone(), s.clone(), d.clone());
+                move || housekeeping(p.clone(), s.clone(), d.clone())
+            }),
             // Always runs: without a token it answers every request at once with an error.
-            tokio::spawn(crate::github::worker::run(
-                pool.clone(),
-                shared.clone(),
-                wakers.clone(),
-                shutdown.clone(),
-            )),
+            supervised("github_worker", s, d, {
+                let (p, s, w, d) = (p.clone(), s.clone(), w.clone(), d.clone());
+                move || crate::github::worker::run(p.clone(), s.clone(), w.clone(), d.clone())
+            }),
         ];
         for adapter in adapters {
-            workers.push(tokio::spawn(delivery::run(
-                pool.clone(),
-                shared.clone(),
-                adapter,
-                wakers.delivery.clone(),
-                shutdown.clone(),
-            )));
+            let name = format!("delivery:{}", adapter.platform());
+            let (p, s, wake, d) = (p.clone(), s.clone(), wakers.delivery.clone(), d.clone());
+            let task = move || delivery::run(p.clone(), s.clone(), adapter.clone(), wake.clone(), d.clone());
+            workers.push(supervised(&name, &shared, &shutdown, task));
         }
 
         let mut bot = Self {
@@ -175,6 +175,7 @@ impl Bot {
             wakers,
             ingest: Some(ingest),
             ingest_task: Some(ingest_task),
+            stop_ingest,
             workers,
             stop_workers,
             shutdown,
@@ -270,7 +271,8 @@ impl Bot {
                       + (SELECT COUNT(*) FROM timers WHERE due_at <= ?1)
                       + (SELECT COUNT(*) FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
                            AND o.platform IN (SELECT value FROM json_each(?2))
-                           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.order_key = o.order_key AND e.id < o.id))
+                           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.id < o.id
+                                             AND (e.order_key = o.order_key OR e.order_key = o.depends_on)))
                       + (SELECT COUNT(*) FROM github_requests WHERE state = 'pending' AND next_attempt_at <= ?1)",
             )
             .bind(now)
@@ -308,7 +310,10 @@ impl Bot {
                 tracing::warn!("http server did not drain in time");
             }
         }
+        // Whoever still holds a handle (the console reading stdin, a client mid-request) gets
+        // "shutting down" from now on; what was queued before is stored.
         self.ingest = None;
+        let _ = self.stop_ingest.send(true);
         if let Some(task) = self.ingest_task.take()
             && tokio::time::timeout(grace, task).await.is_err()
         {
@@ -347,6 +352,15 @@ async fn arm_schedules(pool: &SqlitePool, router: &EventRouter, shared: &Shared)
             .map_err(StoreError::from)?;
     }
     Ok(())
+}
+
+/// Runs a background task under the supervisor (see [`crate::supervisor`]).
+fn supervised<F, Fut>(name: &str, shared: &Shared, stop: &Shutdown, make: F) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    supervisor::spawn(name, shared.tasks.clone(), shared.metrics.clone(), stop.clone(), make)
 }
 
 /// Deletes handled events, delivered messages and answered GitHub requests older than

@@ -20,6 +20,7 @@
 //! - [`ingress`]: verified inputs: the GitHub webhook endpoint and its generated secret.
 //! - [`github`]: GitHub API requests plugins enqueue, and the worker that performs them.
 //! - [`builtin`]: `/sentinel help` and `/sentinel status`.
+//! - [`supervisor`]: background tasks restarted when they stop or panic, and shown in `/healthz`.
 //! - [`bot`]: assembly and orderly shutdown.
 //! - `harness` (feature `harness`): the chat-level harness used by tests and `sentinel demo`.
 
@@ -43,6 +44,7 @@ pub mod plugin;
 pub mod severity;
 pub mod space;
 pub mod store;
+pub mod supervisor;
 
 pub use bot::{Bot, BotOptions};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

@@ -53,6 +53,13 @@ pub struct TypeLabel {
     pub r#type: String,
 }
 
+/// `task` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TaskLabel {
+    /// The supervised background task (`dispatcher`, `delivery:slack`, …).
+    pub task: String,
+}
+
 /// Every metric Sentinel exports.
 pub struct Metrics {
     registry: Registry,
@@ -70,6 +77,8 @@ pub struct Metrics {
     pub delivery_retries: Family<PlatformLabel, Counter>,
     /// Messages given up on, by platform.
     pub delivery_failures: Family<PlatformLabel, Counter>,
+    /// Times a delivery worker woke up to look for messages, by platform.
+    pub delivery_passes: Family<PlatformLabel, Counter>,
     /// Messages for a channel no platform reaches.
     pub unrouted_messages: Counter,
     /// HTTP requests, by route and status.
@@ -78,6 +87,8 @@ pub struct Metrics {
     pub webhook_signatures: Family<StatusLabel, Counter>,
     /// Security violations, by type.
     pub security_violations: Family<TypeLabel, Counter>,
+    /// Background tasks that stopped unexpectedly and were restarted, by task.
+    pub task_restarts: Family<TaskLabel, Counter>,
     /// Events not yet handled by every plugin that wants them.
     pub inbox_pending: Gauge,
     /// (event, plugin) pairs parked as dead.
@@ -108,10 +119,12 @@ impl Metrics {
             delivered: Family::default(),
             delivery_retries: Family::default(),
             delivery_failures: Family::default(),
+            delivery_passes: Family::default(),
             unrouted_messages: Counter::default(),
             http_requests: Family::default(),
             webhook_signatures: Family::default(),
             security_violations: Family::default(),
+            task_restarts: Family::default(),
             inbox_pending: Gauge::default(),
             dead_events: Gauge::default(),
             outbox_pending: Gauge::default(),
@@ -155,6 +168,11 @@ impl Metrics {
             metrics.delivery_failures.clone(),
         );
         registry.register(
+            "sentinel_delivery_passes",
+            "Times a delivery worker woke up to look for messages",
+            metrics.delivery_passes.clone(),
+        );
+        registry.register(
             "sentinel_unrouted_messages",
             "Messages for a channel no platform reaches",
             metrics.unrouted_messages.clone(),
@@ -173,6 +191,11 @@ impl Metrics {
             "security_violations",
             "Security violations by type",
             metrics.security_violations.clone(),
+        );
+        registry.register(
+            "sentinel_task_restarts",
+            "Background tasks that stopped unexpectedly and were restarted",
+            metrics.task_restarts.clone(),
         );
         registry.register(
             "sentinel_inbox_pending",

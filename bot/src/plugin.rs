@@ -200,6 +200,9 @@ pub enum PluginError {
     /// Anything else, described.
     #[error("{0}")]
     Failed(String),
+    /// The handler panicked (caught by the dispatcher; the event is retried like after an error).
+    #[error("panicked: {0}")]
+    Panicked(String),
 }
 
 impl PluginError {

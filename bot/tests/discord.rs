@@ -583,6 +583,7 @@ async fn an_exhausted_bucket_holds_the_next_message_until_it_resets() {
         target: sentinel_bot::chat::Target::New,
         message: &message,
         in_space: false,
+        look_first: false,
     };
     use sentinel_bot::chat::ChatAdapter;
     match adapter.deliver(delivery).await {

@@ -49,6 +49,10 @@ struct FakeSlack {
     channels: Arc<Mutex<Vec<(String, String)>>>,
     /// The next conversations.create creates the channel but answers 500, as a lost answer would.
     lose_next_create: Arc<AtomicBool>,
+    /// Posts still to be lost: each is posted, then answered with 500.
+    lose_posts: Arc<Mutex<u32>>,
+    /// Every message posted, as conversations.history returns them (with `channel` added).
+    messages: Arc<Mutex<Vec<Value>>>,
 }
 
 impl FakeSlack {
@@ -73,6 +77,22 @@ impl FakeSlack {
         self.calls.lock().unwrap().clone()
     }
 
+    /// The next `n` posts are carried out, but answered with 500 (the answer is lost).
+    fn lose_next_posts(&self, n: u32) {
+        *self.lose_posts.lock().unwrap() = n;
+    }
+
+    /// The messages in `channel` (top-level and replies), oldest first.
+    fn messages_in(&self, channel: &str) -> Vec<Value> {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m["channel"] == channel)
+            .cloned()
+            .collect()
+    }
+
     fn calls_to(&self, path: &str) -> Vec<Call> {
         self.calls().into_iter().filter(|c| c.path == path).collect()
     }
@@ -80,12 +100,24 @@ impl FakeSlack {
 
 async fn answer(State(fake): State<FakeSlack>, method: Method, uri: Uri, headers: HeaderMap, body: String) -> Response {
     let path = uri.path().to_owned();
-    // auth.test and conversations.list are GETs; every method that changes something is a POST.
+    // Methods that read are GETs (arguments in the query); every method that changes something is a POST.
+    let reads = [
+        "/api/auth.test",
+        "/api/conversations.list",
+        "/api/conversations.history",
+        "/api/conversations.replies",
+    ];
     assert!(
-        method == Method::POST || path == "/api/auth.test" || path == "/api/conversations.list",
+        method == Method::POST || reads.contains(&path.as_str()),
         "{method} {path}"
     );
-    let body_json = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    let body_json = if method == Method::GET {
+        let query: std::collections::HashMap<String, String> =
+            serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap();
+        serde_json::to_value(query).unwrap()
+    } else {
+        serde_json::from_str(&body).unwrap_or(Value::String(body))
+    };
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -121,10 +153,60 @@ async fn answer(State(fake): State<FakeSlack>, method: Method, uri: Uri, headers
             "url": "https://acme.slack.com/"
         }),
         "/api/chat.postMessage" => {
-            let mut posted = fake.posted.lock().unwrap();
-            *posted += 1;
-            let ts = format!("1700000000.00000{posted}");
+            let ts = {
+                let mut posted = fake.posted.lock().unwrap();
+                *posted += 1;
+                format!("1700000000.{:06}", *posted)
+            };
+            let mut message = json!({"type": "message", "ts": ts, "channel": channel, "text": body_json["text"]});
+            for field in ["thread_ts", "metadata", "blocks", "attachments"] {
+                if !body_json[field].is_null() {
+                    message[field] = body_json[field].clone();
+                }
+            }
+            fake.messages.lock().unwrap().push(message);
+            let mut lose = fake.lose_posts.lock().unwrap();
+            if *lose > 0 {
+                *lose -= 1;
+                return (StatusCode::INTERNAL_SERVER_ERROR, "lost after posting").into_response();
+            }
             json!({"ok": true, "channel": channel, "ts": ts, "message": {"ts": ts}})
+        }
+        "/api/conversations.history" | "/api/conversations.replies" => {
+            // As Slack documents: history is the channel's top level, newest first; replies is a
+            // thread, parent first; metadata only with include_all_metadata=true; `limit` per page.
+            let replies = path.ends_with("replies");
+            let with_metadata = body_json["include_all_metadata"] == "true";
+            let limit: usize = body_json["limit"].as_str().and_then(|l| l.parse().ok()).unwrap_or(100);
+            let offset: usize = body_json["cursor"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
+            let mut found: Vec<Value> = fake
+                .messages_in(&channel)
+                .into_iter()
+                .filter(|m| {
+                    if replies {
+                        m["ts"] == body_json["ts"] || m["thread_ts"] == body_json["ts"]
+                    } else {
+                        m["thread_ts"].is_null()
+                    }
+                })
+                .map(|mut m| {
+                    if !with_metadata {
+                        m.as_object_mut().unwrap().remove("metadata");
+                    }
+                    m
+                })
+                .collect();
+            if !replies {
+                found.reverse();
+            }
+            let page: Vec<Value> = found.iter().skip(offset).take(limit).cloned().collect();
+            let next = if offset + limit < found.len() {
+                (offset + limit).to_string()
+            } else {
+                String::new()
+            };
+            json!({"ok": true, "messages": page, "has_more": !next.is_empty(),
+                   "response_metadata": {"next_cursor": next}})
         }
         "/api/chat.update" => json!({"ok": true, "channel": channel, "ts": body_json["ts"], "message": {}}),
         "/api/chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000000.999999"}),
@@ -236,7 +318,7 @@ struct Harness {
 fn config_text(fake_url: &str, db: &std::path::Path) -> String {
     format!(
         "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
-         [slack]\nbot_token = \"xoxb-test-token\"\nsigning_secret = \"{SECRET}\"\napi_url = \"{fake_url}/api\"\n\
+         [slack]\nbot_token = \"xoxb-test-token\"\nsigning_secret = \"{SECRET}\"\napi_url = \"{fake_url}/api\"\npost_interval = \"0s\"\n\
          [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
          [channels.security-incidents]\nslack = \"C0INC\"\n[people.alice]\nslack = \"U0ALICE\"\n\
          [people.bob]\nslack = \"U0BOB\"\n[groups.responders]\nmembers = [\"bob\"]\n[groups.secops]\nslack = \"S0SEC\"\n",
@@ -679,5 +761,67 @@ async fn a_lost_answer_to_conversations_create_finds_the_channel_on_the_retry() 
     let counts = outbox::counts(&mut conn).await.unwrap();
     assert_eq!((counts.pending, counts.failed), (0, 0));
     drop(conn);
+    h.bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_in_the_channel_and_not_posted_again() {
+    let h = Harness::start().await;
+    // Slack posts the alert, then the answer is lost (500).
+    h.fake.lose_next_posts(1);
+    let form = h.command_form("/say", "AWS key in org/app", "7.7.a");
+    h.post("/slack/commands", &form, &h.now(), None).await;
+    assert_eq!(h.fake.messages_in("C0INC").len(), 1, "posted once");
+    assert_eq!(
+        h.fake.messages_in("C0INC")[0]["metadata"]["event_type"],
+        "sentinel_message",
+        "tagged with its idempotency key"
+    );
+
+    h.advance(chrono::Duration::seconds(2)).await;
+    let lookups = h.fake.calls_to("/api/conversations.history");
+    assert_eq!(lookups.len(), 1, "looked before posting again: {:?}", h.fake.calls());
+    assert_eq!(lookups[0].body["channel"], "C0INC");
+    assert_eq!(lookups[0].body["include_all_metadata"], "true");
+    assert_eq!(h.fake.calls_to("/api/chat.postMessage").len(), 1, "not posted again");
+    assert_eq!(h.fake.messages_in("C0INC").len(), 1);
+
+    // The adopted message is the one later changes edit, and its thread gets the reply once,
+    // although that reply's answer is lost as well.
+    h.fake.lose_next_posts(1);
+    let click = h.click_form("speaker.ack", "42", "7.7.b");
+    h.post("/slack/interactions", &click, &h.now(), None).await;
+    let updates = h.fake.calls_to("/api/chat.update");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].body["ts"], "1700000000.000001");
+    h.advance(chrono::Duration::seconds(2)).await;
+    let replies = h.fake.calls_to("/api/conversations.replies");
+    assert_eq!(replies.len(), 1, "{:?}", h.fake.calls());
+    assert_eq!(replies[0].body["ts"], "1700000000.000001");
+    let thread: Vec<Value> = h
+        .fake
+        .messages_in("C0INC")
+        .into_iter()
+        .filter(|m| m["thread_ts"] == "1700000000.000001")
+        .collect();
+    assert_eq!(thread.len(), 1, "one reply in the thread: {thread:?}");
+
+    let mut conn = h.bot.pool().acquire().await.unwrap();
+    let counts = outbox::counts(&mut conn).await.unwrap();
+    assert_eq!((counts.pending, counts.failed), (0, 0));
+    drop(conn);
+    h.bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_is_looked_for_nowhere_and_posted_once_after_retry_after() {
+    let h = Harness::start().await;
+    // A 429 says Slack did not post: no look-up is needed before the retry.
+    h.fake.fail_next("/api/chat.postMessage", 429, Some("3"));
+    let form = h.command_form("/say", "hello", "8.8.a");
+    h.post("/slack/commands", &form, &h.now(), None).await;
+    h.advance(chrono::Duration::seconds(3)).await;
+    assert_eq!(h.fake.calls_to("/api/conversations.history").len(), 0);
+    assert_eq!(h.fake.messages_in("C0INC").len(), 1);
     h.bot.shutdown(Duration::from_secs(5)).await;
 }

@@ -32,6 +32,13 @@ pub trait ChatAdapter: Send + Sync {
     /// error (the worker retries).
     async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError>;
 
+    /// The shortest time between two posts to one channel that the platform accepts (Slack: about
+    /// one per second), so the outbox paces a storm instead of running into 429s. `None`: no pacing
+    /// (the platform's own rate-limit headers are followed, or there is no limit).
+    fn post_interval(&self) -> Option<Duration> {
+        None
+    }
+
     /// Opens a space (a channel, a thread) for `request.space` under the channel `request.parent`
     /// and returns the platform's id of it: messages to the space are then delivered with that id
     /// as their channel. Must be safe to call again after an error: an attempt whose answer was
@@ -77,6 +84,10 @@ pub struct Delivery<'a> {
     /// True when `channel` is a space opened with [`ChatAdapter::open_space`] (on Discord a
     /// thread, where a thread reply becomes a reply inside it).
     pub in_space: bool,
+    /// An earlier attempt ended with [`DeliveryError::Unknown`]: the message may be on the
+    /// platform already. An adapter that can look for it (by the idempotency key it tagged the
+    /// message with) adopts what it finds instead of posting again.
+    pub look_first: bool,
 }
 
 /// Where a message goes within its channel.
@@ -124,4 +135,9 @@ pub enum DeliveryError {
     /// Will never work as it is: a bad channel, revoked credentials, a malformed message.
     #[error("{0}")]
     Permanent(String),
+    /// The platform may or may not have done it: the request went out but its answer was lost (a
+    /// timeout, a 5xx, a dropped connection, an unreadable answer). Retried like
+    /// [`DeliveryError::Retry`], with [`Delivery::look_first`] set on the next attempt.
+    #[error("{0} (outcome unknown)")]
+    Unknown(String),
 }

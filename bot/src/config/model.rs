@@ -256,6 +256,10 @@ pub struct SlackConfig {
     pub signing_secret: Option<Secret>,
     /// Web API base URL (GovSlack: `https://slack-gov.com/api`). Env: `SENTINEL_SLACK_API_URL`.
     pub api_url: String,
+    /// The least time between two messages to one channel. Slack takes about one
+    /// `chat.postMessage` per second per channel; pacing to it sends an alert storm at the rate
+    /// Slack accepts (most severe first) instead of running into 429s. `0s` turns pacing off.
+    pub post_interval: HumanDuration,
 }
 
 impl Default for SlackConfig {
@@ -264,6 +268,7 @@ impl Default for SlackConfig {
             bot_token: None,
             signing_secret: None,
             api_url: "https://slack.com/api".into(),
+            post_interval: HumanDuration::secs(1),
         }
     }
 }

@@ -8,11 +8,13 @@ use serde::Serialize;
 
 use super::AppState;
 use crate::store::{inbox, outbox, timers};
+use crate::supervisor::TaskStatus;
 
 /// The health report.
 #[derive(Debug, Serialize)]
 pub struct Health {
-    /// `ok`, `degraded` (dead events or failed messages) or `down` (database unreachable).
+    /// `ok`, `degraded` (dead events, failed messages, or a background task down and waiting to be
+    /// restarted) or `down` (database unreachable).
     pub status: &'static str,
     /// Whether a query succeeded.
     pub database: bool,
@@ -30,6 +32,8 @@ pub struct Health {
     pub timers_pending: i64,
     /// When the next timer is due.
     pub next_timer: Option<chrono::DateTime<chrono::Utc>>,
+    /// The background tasks: running or not, restarts, why the last one stopped.
+    pub tasks: std::collections::BTreeMap<String, TaskStatus>,
 }
 
 /// Configured integrations (booleans only).
@@ -60,6 +64,8 @@ pub async fn report(state: &AppState) -> Health {
         github_webhooks: config.github.webhook_secret.is_some(),
         github_api: config.github.token.as_ref().is_some_and(|t| !t.is_empty()),
     };
+    let tasks = state.shared.tasks.snapshot();
+    let tasks_down = tasks.values().any(|task| !task.running);
     let read = async {
         let mut conn = state.pool.acquire().await?;
         let inbox = inbox::counts(&mut conn).await?;
@@ -70,7 +76,7 @@ pub async fn report(state: &AppState) -> Health {
     };
     match read.await {
         Ok((inbox, outbox, timers_pending, next_timer)) => Health {
-            status: if inbox.dead > 0 || outbox.failed > 0 {
+            status: if inbox.dead > 0 || outbox.failed > 0 || tasks_down {
                 "degraded"
             } else {
                 "ok"
@@ -83,6 +89,7 @@ pub async fn report(state: &AppState) -> Health {
             outbox_failed: outbox.failed,
             timers_pending,
             next_timer,
+            tasks,
         },
         Err(err) => {
             tracing::error!(cause = ?err, "health check cannot read the database");
@@ -96,6 +103,7 @@ pub async fn report(state: &AppState) -> Health {
                 outbox_failed: 0,
                 timers_pending: 0,
                 next_timer: None,
+                tasks,
             }
         }
     }

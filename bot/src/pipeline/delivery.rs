@@ -2,23 +2,28 @@
 //!
 //! A keyed message becomes an edit once its first version has a platform id; a threaded one becomes
 //! a reply under its parent. Failures are retried with exponential backoff, or after the platform's
-//! `Retry-After` when it gives one, and a channel's later messages wait for its earlier ones.
+//! `Retry-After` when it gives one. Order is kept where it matters (an edit after its post, a reply
+//! after its parent: see [`outbox::enqueue`]); a failing message holds up nothing else. Among the
+//! rows that may go, the most severe go first, and each channel's posts are paced to the
+//! platform's rate ([`ChatAdapter::post_interval`]). The worker sleeps until a row can actually be
+//! sent: rows held up behind another, or by their channel's pace, do not wake it.
 //!
 //! A space's opening row (`op = 'space'`) asks the adapter to open it and records the platform's
 //! id in `spaces`; messages to `space:<key>` share that row's order key, so they wait for it, and
 //! are posted to the recorded id. A message to a space that is not open on its platform is given
 //! up on at once, with the reason in the row.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use sqlx::{Connection, SqlitePool};
 
 use super::{Shared, Shutdown, Waker, backoff};
 use crate::chat::{ChatAdapter, Delivery, DeliveryError, SpaceRequest, Target};
 use crate::ids::{ChannelRef, Platform};
 use crate::metrics::PlatformLabel;
-use crate::store::outbox::{self, Op, Outbound};
+use crate::store::outbox::{self, ChannelDue, Op, Outbound};
 use crate::store::spaces::{self, SpaceState};
 
 /// Rows read per query.
@@ -37,16 +42,24 @@ pub async fn run(
 ) {
     let mut woken = wake.subscribe();
     let platform = adapter.platform();
+    let label = PlatformLabel {
+        platform: platform.as_str().to_owned(),
+    };
+    let mut pacer = Pacer::new(adapter.post_interval());
     loop {
         woken.borrow_and_update();
-        if let Err(err) = drain(&pool, &shared, adapter.as_ref(), &mut shutdown).await {
+        shared.metrics.delivery_passes.get_or_create(&label).inc();
+        if let Err(err) = drain(&pool, &shared, adapter.as_ref(), &mut pacer, &mut shutdown).await {
             tracing::error!(%platform, cause = ?err, "delivery worker failed; retrying in 1s");
         }
         if shutdown.is_down() {
             return;
         }
         let next = match pool.acquire().await {
-            Ok(mut conn) => outbox::next_due_at(&mut conn, platform).await.unwrap_or(None),
+            Ok(mut conn) => match outbox::next_due(&mut conn, platform).await {
+                Ok(waiting) => pacer.next_wake(&waiting),
+                Err(_) => Some(shared.clock.now() + chrono::Duration::seconds(1)),
+            },
             Err(_) => Some(shared.clock.now() + chrono::Duration::seconds(1)),
         };
         let clock = shared.clock.clone();
@@ -60,41 +73,90 @@ pub async fn run(
     }
 }
 
-/// Delivers every due row of the adapter's platform.
+/// Delivers every row of the adapter's platform that is due, may go, and whose channel's pace
+/// allows it now.
 pub async fn drain(
     pool: &SqlitePool,
     shared: &Shared,
     adapter: &dyn ChatAdapter,
+    pacer: &mut Pacer,
     shutdown: &mut Shutdown,
 ) -> Result<(), sqlx::Error> {
     let platform = adapter.platform();
     loop {
+        let now = shared.clock.now();
         let rows = {
             let mut conn = pool.acquire().await?;
-            outbox::due(&mut conn, platform, shared.clock.now(), BATCH).await?
+            outbox::due(&mut conn, platform, now, BATCH).await?
         };
-        if rows.is_empty() {
-            return Ok(());
-        }
-        // A channel whose message failed in this pass takes no more messages until it is retried.
-        let mut blocked: HashSet<String> = HashSet::new();
         let mut progressed = false;
         for row in rows {
-            if blocked.contains(&row.channel) {
-                continue;
-            }
             if shutdown.is_down() {
                 return Ok(());
             }
+            let paced = row.op != Op::Ephemeral;
+            if paced && !pacer.may_post(&row.channel, shared.clock.now()) {
+                continue;
+            }
+            if paced {
+                pacer.posted(&row.channel, shared.clock.now());
+            }
+            // A failed row is retried later; rows that depend on it are not due until then.
             if deliver(pool, shared, adapter, &row).await? {
                 progressed = true;
-            } else {
-                blocked.insert(row.channel.clone());
             }
         }
         if !progressed {
             return Ok(());
         }
+    }
+}
+
+/// Spaces a channel's posts to the platform's documented rate (Slack: about one message per second
+/// per channel), so a storm is sent at the rate the platform takes instead of being discovered
+/// through 429s. In memory: after a restart the first post of a channel goes at once.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    interval: Option<chrono::Duration>,
+    last: HashMap<String, DateTime<Utc>>,
+}
+
+impl Pacer {
+    /// A pacer allowing one post per `interval` per channel (none: no pacing).
+    pub fn new(interval: Option<std::time::Duration>) -> Self {
+        Self {
+            interval: interval
+                .filter(|i| !i.is_zero())
+                .and_then(|i| chrono::Duration::from_std(i).ok()),
+            last: HashMap::new(),
+        }
+    }
+
+    /// When `channel` may take its next post.
+    fn ready_at(&self, channel: &str) -> Option<DateTime<Utc>> {
+        Some(*self.last.get(channel)? + self.interval?)
+    }
+
+    fn may_post(&self, channel: &str, now: DateTime<Utc>) -> bool {
+        self.ready_at(channel).is_none_or(|at| at <= now)
+    }
+
+    fn posted(&mut self, channel: &str, now: DateTime<Utc>) {
+        if self.interval.is_some() {
+            self.last.insert(channel.to_owned(), now);
+        }
+    }
+
+    /// When the worker should wake next: the earliest time a row that may go is both due and
+    /// allowed by its channel's pace. `None`: nothing is waiting.
+    fn next_wake(&self, waiting: &[ChannelDue]) -> Option<DateTime<Utc>> {
+        waiting
+            .iter()
+            .map(|due| match (due.ephemeral, self.ready_at(&due.channel)) {
+                (false, Some(ready)) => due.at.max(ready),
+                _ => due.at,
+            })
+            .min()
     }
 }
 
@@ -158,6 +220,7 @@ async fn deliver(
             target,
             message: &row.message,
             in_space: space.is_some(),
+            look_first: row.outcome_unknown,
         })
         .await;
     finish(
@@ -222,13 +285,20 @@ async fn finish(
             shared.metrics.delivered.get_or_create(&label).inc();
             Ok(true)
         }
-        Err(DeliveryError::Retry { after, reason }) if row.attempts + 1 < settings.max_attempts => {
+        Err(err @ (DeliveryError::Retry { .. } | DeliveryError::Unknown(_)))
+            if row.attempts + 1 < settings.max_attempts =>
+        {
             let attempt = row.attempts + 1;
+            let (after, unknown) = match &err {
+                DeliveryError::Retry { after, .. } => (*after, false),
+                _ => (None, true),
+            };
+            let reason = err.to_string();
             let delay =
                 backoff(settings.retry_base.std(), settings.retry_max.std(), attempt).max(after.unwrap_or_default());
             tracing::warn!(%platform, channel = %row.channel, attempt, retry_in = ?delay, cause = %reason, "delivery failed; will retry");
             let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-            outbox::mark_retry(&mut conn, row.id, at, &reason).await?;
+            outbox::mark_retry(&mut conn, row.id, at, &reason, unknown).await?;
             shared.metrics.delivery_retries.get_or_create(&label).inc();
             Ok(false)
         }

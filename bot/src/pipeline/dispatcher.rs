@@ -9,10 +9,13 @@
 //! batches and pauses between them (`pipeline.under_load_dispatch_*`), so a burst of webhooks is
 //! stored and answered in time and handled right after; meanwhile events still flow, only slower.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use sqlx::{Connection, SqlitePool};
+use tracing::Instrument;
 
 use super::router::Router;
 use super::{Shared, Shutdown, Wakers, backoff};
@@ -20,7 +23,9 @@ use crate::config::PipelineConfig;
 use crate::cx::{Cx, Effects};
 use crate::ids::EventId;
 use crate::metrics::HandledLabels;
+use crate::plugin::PluginError;
 use crate::store::inbox::{self, Handling, Outcome, PendingRow};
+use crate::supervisor::panic_message;
 
 /// How often the task looks for work nobody woke it for.
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -114,10 +119,13 @@ pub async fn dispatch_batch(
     let mut effects = Effects::default();
     let mut finished: Vec<EventId> = Vec::with_capacity(rows.len());
     for row in &rows {
+        // Instrumented, never entered: an entered span held across an await leaks into other tasks.
         let span =
             tracing::info_span!("event", id = row.id.0, key = %row.dedup_key, kind = %row.kind, name = %row.name);
-        let _guard = span.enter();
-        match handle_event(&mut tx, shared, router, row, now, &mut effects).await? {
+        match handle_event(&mut tx, shared, router, row, now, &mut effects)
+            .instrument(span)
+            .await?
+        {
             None => finished.push(row.id),
             Some(retry_at) => inbox::postpone(&mut tx, row.id, retry_at).await?,
         }
@@ -184,7 +192,12 @@ async fn handle_event(
         let mut plugin_effects = Effects::default();
         let result = {
             let mut cx = Cx::new(&mut savepoint, shared, name, row.id, &mut plugin_effects);
-            plugin.handle(&mut cx, &stored.event).await
+            // A panicking handler is that plugin's failure on this event, like an error: its
+            // savepoint rolls back and the event is retried, then parked; the dispatcher goes on.
+            AssertUnwindSafe(plugin.handle(&mut cx, &stored.event))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(PluginError::Panicked(panic_message(panic))))
         };
         match result {
             Ok(()) => {

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Shared, Waker};
+use super::{Shared, Shutdown, Waker};
 use crate::event::NewEvent;
 use crate::ids::EventId;
 use crate::metrics::KindLabel;
@@ -72,51 +72,89 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// Starts the writer task. It ends when every [`Ingest`] handle is dropped and its queue is drained.
-pub fn spawn(
+/// Creates the inbox writer: the handle to submit through, and the writer itself, to be run (and
+/// run again after a panic) by a supervisor with [`Writer::run`]. The writer ends once `closing`
+/// is signalled and what was queued before is stored; submissions after that get
+/// [`IngestError::Closed`], whoever still holds a handle (the console's stdin reader, a slow HTTP
+/// client).
+pub fn writer(pool: SqlitePool, shared: Arc<Shared>, wake: Waker, batch: usize, closing: Shutdown) -> (Ingest, Writer) {
+    let batch = batch.max(1);
+    let (queue, requests) = mpsc::channel::<Request>(batch * 4);
+    let ingest = Ingest {
+        queue,
+        shared: shared.clone(),
+    };
+    let writer = Writer {
+        pool,
+        shared,
+        wake,
+        batch,
+        closing,
+        requests: Arc::new(tokio::sync::Mutex::new(requests)),
+    };
+    (ingest, writer)
+}
+
+/// The task that writes submitted inputs to the inbox, in batches.
+#[derive(Clone)]
+pub struct Writer {
     pool: SqlitePool,
     shared: Arc<Shared>,
     wake: Waker,
     batch: usize,
-) -> (Ingest, tokio::task::JoinHandle<()>) {
-    let batch = batch.max(1);
-    let (queue, mut requests) = mpsc::channel::<Request>(batch * 4);
-    let handle_shared = shared.clone();
-    let task = tokio::spawn(async move {
-        let mut pending: Vec<Request> = Vec::with_capacity(batch);
-        while requests.recv_many(&mut pending, batch).await > 0 {
-            let results = write(&pool, &shared, &pending).await;
-            let stored_any = matches!(&results, Ok(r) if r.iter().any(|a| matches!(a, Accepted::New(_))));
-            for (index, (event, reply)) in pending.drain(..).enumerate() {
-                let result = match &results {
-                    Ok(accepted) => {
-                        let accepted = accepted.get(index).copied().unwrap_or(Accepted::Duplicate);
-                        let label = KindLabel {
-                            kind: event.kind.to_owned(),
-                        };
-                        match accepted {
-                            Accepted::New(_) => shared.metrics.inbox_events.get_or_create(&label).inc(),
-                            Accepted::Duplicate => shared.metrics.inbox_duplicates.get_or_create(&label).inc(),
-                        };
-                        Ok(accepted)
-                    }
-                    Err(err) => Err(err.clone()),
-                };
-                // The sender may have given up (client went away); the event is stored all the same.
-                let _ = reply.send(result);
+    closing: Shutdown,
+    // Shared so that a run started after a panic takes over the same queue.
+    requests: Arc<tokio::sync::Mutex<mpsc::Receiver<Request>>>,
+}
+
+impl Writer {
+    /// Writes batches until closing is signalled and the queue is drained (or every handle is gone).
+    pub async fn run(self) {
+        let mut requests = self.requests.lock().await;
+        let mut closing = self.closing.clone();
+        let mut pending: Vec<Request> = Vec::with_capacity(self.batch);
+        loop {
+            if closing.is_down() {
+                // Refuse new inputs; what is queued already is still stored.
+                requests.close();
             }
-            if stored_any {
-                wake.wake();
+            let received = tokio::select! {
+                received = requests.recv_many(&mut pending, self.batch) => received,
+                _ = closing.wait(), if !closing.is_down() => continue,
+            };
+            if received == 0 {
+                return;
             }
+            self.write_and_answer(&mut pending).await;
         }
-    });
-    (
-        Ingest {
-            queue,
-            shared: handle_shared,
-        },
-        task,
-    )
+    }
+
+    async fn write_and_answer(&self, pending: &mut Vec<Request>) {
+        let shared = &self.shared;
+        let results = write(&self.pool, shared, pending).await;
+        let stored_any = matches!(&results, Ok(r) if r.iter().any(|a| matches!(a, Accepted::New(_))));
+        for (index, (event, reply)) in pending.drain(..).enumerate() {
+            let result = match &results {
+                Ok(accepted) => {
+                    let accepted = accepted.get(index).copied().unwrap_or(Accepted::Duplicate);
+                    let label = KindLabel {
+                        kind: event.kind.to_owned(),
+                    };
+                    match accepted {
+                        Accepted::New(_) => shared.metrics.inbox_events.get_or_create(&label).inc(),
+                        Accepted::Duplicate => shared.metrics.inbox_duplicates.get_or_create(&label).inc(),
+                    };
+                    Ok(accepted)
+                }
+                Err(err) => Err(err.clone()),
+            };
+            // The sender may have given up (client went away); the event is stored all the same.
+            let _ = reply.send(result);
+        }
+        if stored_any {
+            self.wake.wake();
+        }
+    }
 }
 
 async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {

@@ -32,6 +32,8 @@ pub struct Shared {
     pub writes: crate::store::WriteLock,
     /// Inputs submitted to the inbox writer and not yet answered: above zero, senders are waiting.
     pub ingest_waiting: std::sync::atomic::AtomicUsize,
+    /// The supervised background tasks and whether each is running.
+    pub tasks: crate::supervisor::Tasks,
 }
 
 /// A wake-up signal that is never lost: a wake sent while the task is busy is seen when it next waits.

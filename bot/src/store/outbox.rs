@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, SqliteConnection};
 
 use super::{from_ms, to_ms};
-use crate::ids::Platform;
+use crate::ids::{ChannelRef, Platform};
 use crate::message::Message;
+use crate::severity::Severity;
 use crate::space::Space;
 
 /// How a row is delivered.
@@ -58,8 +59,8 @@ pub struct NewOutbound<'a> {
     pub space: Option<&'a Space>,
 }
 
-/// Enqueues one message. Rows to the same (platform, channel) are delivered in order; a space's
-/// opening row is ordered with the messages to `space:<key>`, so they follow it.
+/// Enqueues one message. Order is kept only where it matters (see [`chains`]); among the rows that
+/// may go, the most severe message goes first.
 pub async fn enqueue(
     conn: &mut SqliteConnection,
     row: &NewOutbound<'_>,
@@ -71,14 +72,11 @@ pub async fn enqueue(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-    let order_key = match row.space {
-        Some(space) => format!("{}:{}", row.platform, space.channel()),
-        None => format!("{}:{}", row.platform, row.channel),
-    };
+    let (order_key, depends_on) = chains(row);
     sqlx::query(
-        "INSERT INTO outbox (idempotency_key, platform, channel, op, message_key, thread_key, order_key,
-           recipient, response_url, message, space, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+        "INSERT INTO outbox (idempotency_key, platform, channel, op, message_key, thread_key, order_key, depends_on,
+           priority, recipient, response_url, message, space, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(&row.idempotency_key)
     .bind(row.platform.as_str())
@@ -87,6 +85,8 @@ pub async fn enqueue(
     .bind(row.message.key.as_ref().map(|k| k.as_str()))
     .bind(row.message.thread.as_ref().map(|k| k.as_str()))
     .bind(order_key)
+    .bind(depends_on)
+    .bind(priority(row.message))
     .bind(row.recipient)
     .bind(row.response_url)
     .bind(message)
@@ -96,6 +96,57 @@ pub async fn enqueue(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The chain a row belongs to and the one other chain it waits for. Rows of one chain are delivered
+/// strictly in id order: a keyed message's post and edits (an edit never overtakes its post), and
+/// the unkeyed replies under one parent (a reply never overtakes its parent, notes keep their
+/// order). A keyed reply waits for its parent's chain; a message to a space waits for the space's
+/// opening row. Everything else is independent: one message waiting for a retry holds up nothing
+/// but what depends on it.
+fn chains(row: &NewOutbound<'_>) -> (String, Option<String>) {
+    let chain = |channel: &str, link: &str| format!("{}:{channel}|{link}", row.platform);
+    if let Some(space) = row.space {
+        return (chain(space.channel().as_str(), "open"), None);
+    }
+    let (key, thread) = match row.op {
+        Op::Post => (row.message.key.as_ref(), row.message.thread.as_ref()),
+        Op::Ephemeral | Op::Space => (None, None),
+    };
+    let own = match (key, thread) {
+        (Some(key), _) => chain(row.channel, key.as_str()),
+        (None, Some(parent)) => chain(row.channel, parent.as_str()),
+        (None, None) => chain(row.channel, &format!("#{}", row.idempotency_key)),
+    };
+    let waits_for = match (key, thread) {
+        (Some(_), Some(parent)) => Some(chain(row.channel, parent.as_str())),
+        _ if ChannelRef::from(row.channel).space_key().is_some() => Some(chain(row.channel, "open")),
+        _ => None,
+    };
+    (own, waits_for)
+}
+
+/// Delivery priority: the message's severity (critical highest), 0 without one.
+fn priority(message: &Message) -> i64 {
+    match message.severity {
+        None => 0,
+        Some(Severity::Low) => 1,
+        Some(Severity::Medium) => 2,
+        Some(Severity::High) => 3,
+        Some(Severity::Critical) => 4,
+    }
+}
+
+/// Rows of one channel taken per [`due`] query.
+const PER_CHANNEL: i64 = 8;
+
+/// A row `o` may go when no earlier pending row of its chain, or of the chain it waits for, remains.
+/// (A macro, so that the statements using it stay static strings.)
+macro_rules! may_go {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.id < o.id
+                       AND (e.order_key = o.order_key OR e.order_key = o.depends_on))"
+    };
 }
 
 /// A row the delivery worker is about to deliver.
@@ -119,26 +170,33 @@ pub struct Outbound {
     pub space: Option<Space>,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The last attempt may have been carried out (its answer was lost): look before posting again.
+    pub outcome_unknown: bool,
 }
 
-/// Rows for `platform` that are due, oldest first, skipping any channel whose earlier message is
-/// still waiting for a retry (so a channel's messages never overtake each other).
+/// Rows for `platform` that are due and may go (see [`chains`]), most severe first, then oldest.
 pub async fn due(
     conn: &mut SqliteConnection,
     platform: Platform,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Outbound>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.idempotency_key, o.channel, o.op, o.recipient, o.response_url, o.message, o.space, o.attempts
-         FROM outbox o
-         WHERE o.state = 'pending' AND o.platform = ?1 AND o.next_attempt_at <= ?2
-           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.order_key = o.order_key AND e.id < o.id)
-         ORDER BY o.id LIMIT ?3",
-    )
+    // A few rows per channel at most, so that a storm in one channel cannot fill the batch and
+    // hold up the others.
+    let rows = sqlx::query(concat!(
+        "SELECT id, idempotency_key, channel, op, recipient, response_url, message, space, attempts, outcome_unknown
+         FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.channel ORDER BY o.priority DESC, o.id) AS place
+               FROM outbox o
+               WHERE o.state = 'pending' AND o.platform = ?1 AND o.next_attempt_at <= ?2 AND ",
+        may_go!(),
+        ")
+         WHERE place <= ?4
+         ORDER BY priority DESC, id LIMIT ?3"
+    ))
     .bind(platform.as_str())
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .bind(PER_CHANNEL)
     .fetch_all(conn)
     .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -160,22 +218,47 @@ pub async fn due(
                 .transpose()
                 .map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            outcome_unknown: row.try_get::<i64, _>("outcome_unknown")? != 0,
         });
     }
     Ok(out)
 }
 
-/// When the next pending row for `platform` is due.
-pub async fn next_due_at(
-    conn: &mut SqliteConnection,
-    platform: Platform,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let at: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND platform = ?")
-            .bind(platform.as_str())
-            .fetch_one(conn)
-            .await?;
-    Ok(at.map(from_ms))
+/// When a row of `platform` waits, per channel: the earliest time one of that channel's rows that
+/// may go (see [`chains`]) is due, and whether it is an ephemeral reply (which is never paced).
+/// Rows held up behind another row are left out: they can go only once that one has, and its
+/// delivery wakes the worker. Sleeping until the earliest of these times never wakes for nothing.
+pub async fn next_due(conn: &mut SqliteConnection, platform: Platform) -> Result<Vec<ChannelDue>, sqlx::Error> {
+    let rows = sqlx::query(concat!(
+        "SELECT o.channel, o.op = 'ephemeral' AS ephemeral, MIN(o.next_attempt_at) AS at
+         FROM outbox o
+         WHERE o.state = 'pending' AND o.platform = ?1 AND ",
+        may_go!(),
+        " GROUP BY o.channel, o.op = 'ephemeral'"
+    ))
+    .bind(platform.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(ChannelDue {
+                channel: row.try_get("channel")?,
+                ephemeral: row.try_get::<i64, _>("ephemeral")? != 0,
+                at: from_ms(row.try_get("at")?),
+            })
+        })
+        .collect()
+}
+
+/// When a channel next has a row that may go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelDue {
+    /// The channel.
+    pub channel: String,
+    /// True for ephemeral replies (never paced).
+    pub ephemeral: bool,
+    /// When the earliest of them is due.
+    pub at: DateTime<Utc>,
 }
 
 /// Where a keyed message landed on a platform.
@@ -230,19 +313,24 @@ pub async fn mark_delivered(
     Ok(())
 }
 
-/// Schedules another attempt.
+/// Schedules another attempt; `outcome_unknown` when the failed attempt may have been carried out.
 pub async fn mark_retry(
     conn: &mut SqliteConnection,
     id: i64,
     next_attempt_at: DateTime<Utc>,
     error: &str,
+    outcome_unknown: bool,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
-        .bind(to_ms(next_attempt_at))
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+           outcome_unknown = (outcome_unknown OR ?) WHERE id = ?",
+    )
+    .bind(to_ms(next_attempt_at))
+    .bind(error)
+    .bind(outcome_unknown)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

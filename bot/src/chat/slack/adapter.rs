@@ -11,6 +11,11 @@
 //! Errors: a 429 is retried after Slack's `Retry-After`; 5xx, timeouts, network failures and
 //! Slack's transient error codes are retried with backoff; every other refusal (`channel_not_found`,
 //! `invalid_auth`, `invalid_blocks`, …) is permanent and listed by `sentinel dead list`.
+//!
+//! Exactly once, also when an answer is lost: Slack has no idempotency key, so every post carries
+//! its outbox idempotency key in its message metadata (see [`super::idempotency`]); after a
+//! failure whose outcome is unknown, the next attempt looks for a message with that tag in the
+//! channel or thread and adopts it instead of posting again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +24,7 @@ use async_trait::async_trait;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
-use super::render;
+use super::{idempotency, render};
 use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target};
 use crate::config::{Secret, SlackConfig};
 use crate::ids::Platform;
@@ -36,6 +41,9 @@ const TRANSIENT: [&str; 6] = [
     "team_added_to_org",
 ];
 
+/// Transient codes that say Slack did not carry the call out.
+const NOT_CARRIED_OUT: [&str; 2] = ["ratelimited", "team_added_to_org"];
+
 /// Pages of `conversations.list` read when looking for a channel by name (1000 channels a page).
 const LIST_PAGES: usize = 50;
 
@@ -45,6 +53,7 @@ pub struct SlackAdapter {
     token: SlackApiToken,
     directory: Arc<Directory>,
     timeout: Duration,
+    post_interval: Duration,
 }
 
 /// What start-up learned about the credentials.
@@ -91,6 +100,7 @@ impl SlackAdapter {
             token: api_token(token),
             directory,
             timeout,
+            post_interval: config.post_interval.std(),
         })
     }
 
@@ -221,16 +231,89 @@ impl SlackAdapter {
         }
     }
 
+    /// The `ts` of the message tagged with `key` among the newest of the channel, or of the thread
+    /// under `thread`.
+    async fn find_posted(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        key: &str,
+    ) -> Result<Option<String>, DeliveryError> {
+        let session = self.client.open_session(&self.token);
+        let method = if thread.is_some() {
+            "conversations.replies"
+        } else {
+            "conversations.history"
+        };
+        let mut cursor: Option<String> = None;
+        for _ in 0..idempotency::PAGES {
+            let limit = idempotency::PAGE_SIZE.to_string();
+            let params = vec![
+                ("channel", Some(channel)),
+                ("ts", thread),
+                ("limit", Some(limit.as_str())),
+                ("include_all_metadata", Some("true")),
+                ("cursor", cursor.as_deref()),
+            ];
+            let page: SlackApiConversationsHistoryResponse = self
+                .timed(session.http_session_api.http_get(method, &params, None))
+                .await
+                .map_err(|_| timeout(method))?
+                .map_err(|err| classify(err, method))?;
+            if let Some(found) = page
+                .messages
+                .iter()
+                .find(|message| idempotency::is_tagged(message.content.metadata.as_ref(), key))
+            {
+                return Ok(Some(found.origin.ts.0.clone()));
+            }
+            cursor = page
+                .response_metadata
+                .and_then(|meta| meta.next_cursor)
+                .map(|next| next.0)
+                .filter(|next| !next.is_empty());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
     async fn timed<F: std::future::Future>(&self, call: F) -> Result<F::Output, tokio::time::error::Elapsed> {
         tokio::time::timeout(self.timeout, call).await
     }
 
+    /// Posts a new message or a thread reply, tagged with its idempotency key (message metadata).
+    /// When an earlier attempt's outcome is unknown, the channel (or thread) is searched for a
+    /// message with that tag first, and one found is adopted instead of posting again.
     async fn post(
         &self,
         delivery: &Delivery<'_>,
-        content: SlackMessageContent,
+        mut content: SlackMessageContent,
         thread: Option<&str>,
     ) -> Result<Delivered, DeliveryError> {
+        if delivery.look_first {
+            match self
+                .find_posted(delivery.channel, thread, delivery.idempotency_key)
+                .await
+            {
+                Ok(Some(ts)) => {
+                    tracing::info!(
+                        channel = delivery.channel,
+                        "message found on Slack after a lost answer; not posting it again"
+                    );
+                    return Ok(Delivered { message_id: ts });
+                }
+                Ok(None) => {}
+                // Without the history scopes (or membership) Slack will not show the channel: a
+                // possible double is better than a lost alert.
+                Err(DeliveryError::Permanent(reason)) => {
+                    tracing::warn!(channel = delivery.channel, cause = %reason, "cannot look for an earlier attempt; posting again");
+                }
+                Err(retry) => return Err(retry),
+            }
+        }
+        content.metadata = Some(idempotency::tag(delivery.idempotency_key));
         let session = self.client.open_session(&self.token);
         let request = SlackApiChatPostMessageRequest::new(SlackChannelId::new(delivery.channel.to_owned()), content)
             .opt_thread_ts(thread.map(|ts| SlackTs::new(ts.to_owned())));
@@ -317,6 +400,10 @@ impl ChatAdapter for SlackAdapter {
         Platform::Slack
     }
 
+    fn post_interval(&self) -> Option<Duration> {
+        Some(self.post_interval)
+    }
+
     async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
         let content = render::render(delivery.message, |m| self.directory.render_mention(Platform::Slack, m));
         match delivery.target {
@@ -380,15 +467,15 @@ pub fn channel_name(name: &str) -> String {
     cleaned.trim_matches('-').to_owned()
 }
 
+/// Slack may have carried the call out before the time ran out.
 fn timeout(what: &str) -> DeliveryError {
-    DeliveryError::Retry {
-        after: None,
-        reason: format!("Slack did not answer {what} in time"),
-    }
+    DeliveryError::Unknown(format!("Slack did not answer {what} in time"))
 }
 
 /// How a failed call should be treated. Never includes the token: slack-morphism's errors carry
-/// the status, Slack's error code and the response body only.
+/// the status, Slack's error code and the response body only. A failure after which Slack may
+/// still have carried the call out (a 5xx, a lost connection, an unreadable answer, Slack's own
+/// "it may have partly succeeded" codes) is [`DeliveryError::Unknown`].
 fn classify(err: SlackClientError, what: &str) -> DeliveryError {
     match err {
         SlackClientError::RateLimitError(limit) => DeliveryError::Retry {
@@ -396,28 +483,21 @@ fn classify(err: SlackClientError, what: &str) -> DeliveryError {
             after: Some(limit.retry_after.unwrap_or(Duration::from_secs(1))),
             reason: format!("Slack rate-limited {what}"),
         },
-        SlackClientError::ApiError(api) if TRANSIENT.contains(&api.code.as_str()) => DeliveryError::Retry {
+        SlackClientError::ApiError(api) if NOT_CARRIED_OUT.contains(&api.code.as_str()) => DeliveryError::Retry {
             after: None,
             reason: format!("Slack answered {what} with {}", api.code),
         },
+        SlackClientError::ApiError(api) if TRANSIENT.contains(&api.code.as_str()) => {
+            DeliveryError::Unknown(format!("Slack answered {what} with {}", api.code))
+        }
         SlackClientError::ApiError(api) => DeliveryError::Permanent(format!("Slack refused {what}: {}", api.code)),
         SlackClientError::HttpError(http) if http.status_code.is_server_error() || http.status_code.as_u16() == 408 => {
-            DeliveryError::Retry {
-                after: None,
-                reason: format!("Slack answered {what} with HTTP {}", http.status_code),
-            }
+            DeliveryError::Unknown(format!("Slack answered {what} with HTTP {}", http.status_code))
         }
         SlackClientError::HttpError(http) => {
             DeliveryError::Permanent(format!("Slack answered {what} with HTTP {}", http.status_code))
         }
-        SlackClientError::ProtocolError(_) => {
-            // The call may well have succeeded; retrying could post twice.
-            DeliveryError::Permanent(format!("Slack's answer to {what} could not be read"))
-        }
-        other => DeliveryError::Retry {
-            after: None,
-            reason: format!("{what} failed: {}", describe(&other)),
-        },
+        other => DeliveryError::Unknown(format!("{what} failed: {}", describe(&other))),
     }
 }
 
@@ -450,8 +530,9 @@ mod tests {
         let api = |code: &str| SlackClientError::ApiError(SlackClientApiError::new(code.into()));
         assert!(matches!(
             classify(api("internal_error"), "x"),
-            DeliveryError::Retry { .. }
+            DeliveryError::Unknown(_)
         ));
+        assert!(matches!(classify(api("ratelimited"), "x"), DeliveryError::Retry { .. }));
         assert_eq!(
             classify(api("channel_not_found"), "chat.postMessage"),
             DeliveryError::Permanent("Slack refused chat.postMessage: channel_not_found".into())

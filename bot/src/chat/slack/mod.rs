@@ -2,6 +2,7 @@
 //! Slash commands and button clicks come in through `ingress::slack`.
 
 mod adapter;
+mod idempotency;
 pub mod render;
 
 pub use adapter::{BuildError, CredentialsError, SlackAdapter, channel_name};
