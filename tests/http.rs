@@ -60,7 +60,11 @@ async fn health_and_metrics_report_the_pipeline_without_secrets() {
 
 #[tokio::test]
 async fn every_webhook_rejection_has_its_status_a_security_log_row_and_a_counter() {
-    let mut sentinel = Sentinel::start(&format!("{}\n[http]\nmax_body_bytes = 65536\n", secret_config()));
+    // One row per rejection here (repeated rejections are folded into one row per window by default).
+    let mut sentinel = Sentinel::start(&format!(
+        "{}\n[http]\nmax_body_bytes = 65536\nrejection_log_window = \"0s\"\n",
+        secret_config()
+    ));
     let client = reqwest::Client::new();
     let url = sentinel.url("/webhooks/github");
     let body = fixture("issues.opened.json");
