@@ -70,8 +70,8 @@ pub struct HttpConfig {
     /// How long shutdown waits for in-flight requests and workers. Connections with no request in
     /// flight, and requests whose body is still arriving, are closed at once.
     pub shutdown_grace: HumanDuration,
-    /// How long a client may take to send a request's headers, counted from its first byte; a slower
-    /// client is disconnected.
+    /// How long a client may take to send a request's headers, counted from when it connected (or,
+    /// on a kept-alive connection, from the request's first byte); a slower client is disconnected.
     pub header_read_timeout: HumanDuration,
     /// How long a client may take to send a request's body once its headers arrived; a slower one is
     /// answered 408 (GitHub gives up on a delivery after 10 s, Slack and Discord after 3 s).

@@ -2,9 +2,9 @@
 //! with the limits a server facing the internet needs.
 //!
 //! - At most `http.max_connections` connections are open; further clients wait in the backlog.
-//! - A connection with no request in flight is closed after `http.idle_timeout`, and one whose next
-//!   request has begun to arrive but is not complete after `http.header_read_timeout` (slow
-//!   headers, half-sent requests).
+//! - A new connection must deliver a request's headers within `http.header_read_timeout`, and so
+//!   must a kept-alive one from the first byte of its next request (slow headers, half-sent
+//!   requests); a kept-alive connection with no request on it is closed after `http.idle_timeout`.
 //! - A request body must arrive within `http.body_read_timeout` ([`super::body`]).
 //! - At shutdown the listener closes, connections with no request in flight close at once, bodies
 //!   still arriving are cut, and requests being handled finish; [`crate::Bot::shutdown`] drops
@@ -182,9 +182,10 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// What a connection is doing, for its timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Nothing in flight, nothing received, since then.
+    /// Nothing in flight, nothing received, since the last response.
     Idle(Instant),
-    /// A request began to arrive then, and has not reached a handler yet.
+    /// Since then a request is due — the connection is new, or bytes came after an idle spell —
+    /// and has not reached a handler yet.
     Arriving(Instant),
     /// This many requests are with their handlers (reading their bodies or being answered).
     Busy(usize),
@@ -198,7 +199,8 @@ struct Activity {
 impl Activity {
     fn new() -> Self {
         Self {
-            phase: Mutex::new(Phase::Idle(Instant::now())),
+            // A client connects to send a request: until one arrives, the header timer runs.
+            phase: Mutex::new(Phase::Arriving(Instant::now())),
             changed: Notify::new(),
         }
     }
