@@ -171,6 +171,16 @@ fn problems(loaded: &Loaded) -> Vec<config::ConfigError> {
     problems
 }
 
+/// What works but is probably not meant (`sentinel run` says the same at start-up).
+fn warnings(loaded: &Loaded) -> Vec<config::ConfigError> {
+    let posts: Vec<(String, String)> = sentinel_plugins::build(&loaded.config)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|plugin| plugin.channels().into_iter().map(|c| (plugin.name().to_owned(), c)))
+        .collect();
+    config::warnings::warnings(&loaded.config, &posts)
+}
+
 fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
     let loaded = match config::load(path.as_deref(), std::env::vars()) {
         Ok(loaded) => loaded,
@@ -185,6 +195,9 @@ fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in defaults".into());
+    for warning in warnings(&loaded) {
+        println!("warning: {warning}");
+    }
     if problems.is_empty() {
         println!("{source}: configuration is valid");
         return Ok(ExitCode::SUCCESS);

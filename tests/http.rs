@@ -60,7 +60,11 @@ async fn health_and_metrics_report_the_pipeline_without_secrets() {
 
 #[tokio::test]
 async fn every_webhook_rejection_has_its_status_a_security_log_row_and_a_counter() {
-    let mut sentinel = Sentinel::start(&format!("{}\n[http]\nmax_body_bytes = 65536\n", secret_config()));
+    // One row per rejection here (repeated rejections are folded into one row per window by default).
+    let mut sentinel = Sentinel::start(&format!(
+        "{}\n[http]\nmax_body_bytes = 65536\nrejection_log_window = \"0s\"\n",
+        secret_config()
+    ));
     let client = reqwest::Client::new();
     let url = sentinel.url("/webhooks/github");
     let body = fixture("issues.opened.json");
@@ -266,4 +270,73 @@ fn check_config_lists_every_problem_by_key_and_fails() {
     let (ok, text) = check_config("[pipeline]\nmax_attempts = \"three\"\n");
     assert!(!ok);
     assert!(text.starts_with("pipeline.max_attempts:"), "{text}");
+}
+
+#[tokio::test]
+async fn a_payload_nested_too_deep_for_the_dispatcher_is_refused_at_the_door() {
+    // The fixture's repository must be allowed, so that only the nesting decides.
+    let config = format!("[github]\nwebhook_secret = \"{SECRET}\"\n");
+    let mut sentinel = Sentinel::start(&config);
+    let client = reqwest::Client::new();
+    let url = sentinel.url("/webhooks/github");
+    let alert = String::from_utf8(fixture("dependabot_alert.created.json")).unwrap();
+    let with = |levels: usize| {
+        let nested = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        alert.replacen('{', &format!("{{\"nested\": {nested},"), 1).into_bytes()
+    };
+
+    let (status, answer) = post_webhook(
+        &client,
+        &url,
+        Some("dependabot_alert"),
+        Some("deep-1"),
+        with(100_000),
+        Some(SECRET),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"], "body nests JSON deeper than 64 levels");
+
+    // As deep as the door allows (63 levels inside the top-level object): stored and handled.
+    let (status, answer) = post_webhook(
+        &client,
+        &url,
+        Some("dependabot_alert"),
+        Some("deep-2"),
+        with(63),
+        Some(SECRET),
+    )
+    .await;
+    assert_eq!(status, 202, "{answer}");
+    let mut health = serde_json::Value::Null;
+    for _ in 0..200 {
+        health = client
+            .get(sentinel.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["inbox_pending"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(health["inbox_pending"], 0, "{health}");
+    assert_eq!(health["dead_events"], 0, "{health}");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(sentinel.terminate().success());
+
+    let pool = sentinel_bot::store::open(
+        &format!("sqlite://{}", sentinel.database().display()),
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT dedup_key FROM inbox WHERE kind = 'github' ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, ["github:deep-2"], "the too-deep payload was never stored");
 }

@@ -15,6 +15,9 @@ use crate::chat::webhook::WebhookAdapter;
 use crate::chat::{ChatAdapter, Directory, Routing};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::http::client::TrustedProxies;
+use crate::http::rejections::{self, Rejections};
+use crate::http::server::Limits;
 use crate::http::{self, AppState};
 use crate::ids::Platform;
 use crate::metrics::Metrics;
@@ -201,28 +204,50 @@ impl Bot {
         let local = listener
             .local_addr()
             .map_err(|source| BotError::Listen { addr, source })?;
+        let settings = &self.shared.config.http;
+        let rejections = Arc::new(Rejections::new(self.shared.clock.clone(), settings));
         let app = http::app(
             AppState {
                 pool: self.pool.clone(),
                 shared: self.shared.clone(),
                 ingest,
                 router: self.router.clone(),
+                proxies: Arc::new(TrustedProxies::new(
+                    &settings.trusted_proxies,
+                    &settings.client_ip_header,
+                )),
+                rejections: rejections.clone(),
             },
             routes,
         );
-        let (stop, mut stopped) = watch::channel(false);
+        let limits = Limits::from_config(settings);
+        let (stop, stopped) = watch::channel(false);
+        let (pool, shared) = (self.pool.clone(), self.shared.clone());
         let task = tokio::spawn(async move {
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            });
-            if let Err(err) = serve.await {
-                tracing::error!(cause = ?err, "http server failed");
+            tokio::select! {
+                () = http::server::run(listener, app, limits, stopped) => {}
+                () = rejections::flush_periodically(pool.clone(), shared.clone(), rejections.clone()) => {}
             }
+            rejections::write(&pool, &shared, rejections.take_ended(true)).await;
         });
         tracing::info!(addr = %local, "listening");
+        self.warn_about_config();
         self.http = Some((local, stop, task));
         Ok(())
+    }
+
+    /// Says at start-up what `check-config` warns about: a listener open to other hosts, logical
+    /// channels a plugin posts to that a configured platform has no id for.
+    fn warn_about_config(&self) {
+        let posts: Vec<(String, String)> = self
+            .router
+            .plugins()
+            .iter()
+            .flat_map(|plugin| plugin.channels().into_iter().map(|c| (plugin.name().to_owned(), c)))
+            .collect();
+        for warning in crate::config::warnings::warnings(&self.shared.config, &posts) {
+            tracing::warn!(key = %warning.key, "{}", warning.message);
+        }
     }
 
     /// The address the HTTP server listens on.
@@ -304,10 +329,13 @@ impl Bot {
     /// Stops the bot: the HTTP server stops accepting and finishes in-flight requests, the inbox
     /// writer stores what it was given, then the workers stop (each within `grace`).
     pub async fn shutdown(mut self, grace: Duration) {
-        if let Some((_, stop, task)) = self.http.take() {
+        if let Some((_, stop, mut task)) = self.http.take() {
             let _ = stop.send(true);
-            if tokio::time::timeout(grace, task).await.is_err() {
-                tracing::warn!("http server did not drain in time");
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                // Dropping the server drops its connections, and with them their hold on the inbox writer.
+                tracing::warn!("http server did not drain in time; closing its connections");
+                task.abort();
+                let _ = task.await;
             }
         }
         // Whoever still holds a handle (the console reading stdin, a client mid-request) gets

@@ -28,6 +28,12 @@ pub trait Plugin: Send + Sync {
         Vec::new()
     }
 
+    /// The logical channels it posts to, from its configuration, so that start-up and
+    /// `check-config` can name a channel a configured platform has no id for.
+    fn channels(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The GitHub events, domain events and button prefixes it wants. Its own commands, timers and
     /// schedules reach it without being listed.
     fn subscriptions(&self) -> Subscriptions {

@@ -27,7 +27,8 @@ use crate::ids::Platform;
 /// Delivers messages to one HTTP endpoint.
 pub struct WebhookAdapter {
     client: reqwest::Client,
-    url: String,
+    /// A secret: such URLs carry their credential in the path.
+    url: Secret,
     token: Option<Secret>,
     directory: Arc<Directory>,
 }
@@ -35,7 +36,7 @@ pub struct WebhookAdapter {
 impl WebhookAdapter {
     /// An adapter posting to `url`, with requests timing out after `timeout`.
     pub fn new(
-        url: String,
+        url: Secret,
         token: Option<Secret>,
         timeout: Duration,
         directory: Arc<Directory>,
@@ -98,14 +99,18 @@ impl ChatAdapter for WebhookAdapter {
 impl WebhookAdapter {
     /// POSTs `body`; returns the `"id"` of a JSON answer, when it has one.
     async fn post(&self, key: &str, body: &serde_json::Value) -> Result<Option<String>, DeliveryError> {
-        let mut request = self.client.post(&self.url).header("Idempotency-Key", key).json(body);
+        let mut request = self
+            .client
+            .post(self.url.expose())
+            .header("Idempotency-Key", key)
+            .json(body);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
         }
         let response = request.send().await.map_err(|err| DeliveryError::Retry {
             after: None,
-            // reqwest's error text names the URL but never the bearer token.
-            reason: format!("request failed: {err}"),
+            // The reason is logged and stored (`outbox.last_error`, `sentinel dead list`).
+            reason: format!("request failed: {}", describe(err)),
         })?;
         let status = response.status();
         if status.is_success() {
@@ -129,6 +134,52 @@ impl WebhookAdapter {
     }
 }
 
+/// A request error without the URL (reqwest's text names it, and the URL is a secret): the error
+/// and its causes, any URL left in them cut to its scheme and host.
+pub fn describe(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    strip_url_paths(&text)
+}
+
+/// `text` with every `http://` or `https://` URL in it cut to its scheme and host.
+pub fn strip_url_paths(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("http://").into_iter().chain(rest.find("https://")).min() {
+        let (before, url) = rest.split_at(start);
+        out.push_str(before);
+        let end = url
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>'))
+            .unwrap_or(url.len());
+        let (url, after) = url.split_at(end);
+        let scheme_end = url.find("://").map_or(0, |i| i + 3);
+        let host_end = url[scheme_end..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| scheme_end + i);
+        // Credentials before the host (`user:pass@host`) go too.
+        let host = &url[scheme_end..host_end];
+        let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+        out.push_str(&url[..scheme_end]);
+        out.push_str(host);
+        if host_end < url.len() {
+            out.push_str("/…");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Reads `Retry-After` as seconds (the form Slack, Discord and most APIs send).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
@@ -137,4 +188,37 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .ok()
         .filter(|secs| secs.is_finite() && *secs >= 0.0)
         .map(Duration::from_secs_f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_error_text_keep_only_scheme_and_host() {
+        assert_eq!(
+            strip_url_paths("error sending request for url (https://chat.example.com/hooks/T0/B0/s3cret?x=1)"),
+            "error sending request for url (https://chat.example.com/…)"
+        );
+        assert_eq!(
+            strip_url_paths("http://user:pw@10.0.0.1:8080/a and http://h"),
+            "http://10.0.0.1:8080/… and http://h"
+        );
+        assert_eq!(strip_url_paths("no url here"), "no url here");
+    }
+
+    #[tokio::test]
+    async fn a_failed_request_is_described_without_its_url() {
+        // Nothing listens on a port that was bound and released a moment ago.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port");
+        let url = format!("http://127.0.0.1:{port}/hooks/s3cret-path");
+        let err = reqwest::Client::new().post(&url).send().await.expect_err("refused");
+        assert!(err.to_string().contains("s3cret-path"), "reqwest names the URL: {err}");
+        let described = describe(err);
+        assert!(!described.contains("s3cret-path"), "{described}");
+        assert!(described.contains("error sending request"), "{described}");
+    }
 }

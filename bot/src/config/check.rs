@@ -17,6 +17,7 @@ const SECRET_KEYS: &[&str] = &[
     "slack.signing_secret",
     "discord.bot_token",
     "chat.webhook.token",
+    "chat.webhook.url",
 ];
 
 /// The shortest webhook secret accepted: GitHub's own advice is a long random string.
@@ -28,6 +29,8 @@ pub fn check(loaded: &Loaded, schedules: &[(String, Schedule)]) -> Vec<ConfigErr
     let config = &loaded.config;
     check_secrets(config, &mut problems);
     check_file_mode(loaded, &mut problems);
+    check_secret_file(config, &mut problems);
+    check_limits(config, &mut problems);
     if Tz::from_str(&config.schedule.time_zone).is_err() {
         problems.push(ConfigError::new(
             "schedule.time_zone",
@@ -127,11 +130,68 @@ fn check_secrets(config: &Config, problems: &mut Vec<ConfigError>) {
         }
     }
     if let Some(webhook) = &config.chat.webhook
-        && reqwest::Url::parse(&webhook.url).is_err()
+        && reqwest::Url::parse(webhook.url.expose()).is_err()
     {
+        // Not quoted: the URL is a secret.
         problems.push(ConfigError::new(
             "chat.webhook.url",
-            format!("`{}` is not a URL", webhook.url),
+            "is not a URL such as https://chat.example.com/hooks/…",
+        ));
+    }
+}
+
+/// The generated webhook secret beside the database, when no secret is configured: it must be
+/// private to its owner, as `sentinel run` insists.
+fn check_secret_file(config: &Config, problems: &mut Vec<ConfigError>) {
+    if config.github.webhook_secret.is_some() {
+        return;
+    }
+    let path = crate::ingress::secret_file::path_for(&config.database.url);
+    if let Err(err) = crate::ingress::secret_file::check_private(&path) {
+        problems.push(ConfigError::new(path.display().to_string(), err.to_string()));
+    }
+}
+
+/// Values that cannot work: zero timeouts, sizes and budgets, proxies that are not addresses.
+fn check_limits(config: &Config, problems: &mut Vec<ConfigError>) {
+    let durations = [
+        ("database.busy_timeout", config.database.busy_timeout),
+        ("outbox.request_timeout", config.outbox.request_timeout),
+        ("github.request_timeout", config.github.request_timeout),
+        ("pipeline.retain", config.pipeline.retain),
+        ("http.header_read_timeout", config.http.header_read_timeout),
+        ("http.body_read_timeout", config.http.body_read_timeout),
+        ("http.idle_timeout", config.http.idle_timeout),
+    ];
+    for (key, value) in durations {
+        if value.std().is_zero() {
+            problems.push(ConfigError::new(key, "must be longer than 0s"));
+        }
+    }
+    let http = &config.http;
+    if http.max_body_bytes == 0 {
+        problems.push(ConfigError::new("http.max_body_bytes", "must be at least 1"));
+    }
+    if http.max_connections == 0 {
+        problems.push(ConfigError::new("http.max_connections", "must be at least 1"));
+    }
+    if http.failed_auth_burst > 0 && http.failed_auth_per_minute == 0 {
+        problems.push(ConfigError::new(
+            "http.failed_auth_per_minute",
+            "must be at least 1 while http.failed_auth_burst is set (0 would refuse a client for ever)",
+        ));
+    }
+    for entry in &http.trusted_proxies {
+        if let Err(err) = crate::http::client::Network::parse(entry) {
+            problems.push(ConfigError::new("http.trusted_proxies", err));
+        }
+    }
+    if !http.trusted_proxies.is_empty()
+        && axum::http::HeaderName::from_bytes(http.client_ip_header.trim().as_bytes()).is_err()
+    {
+        problems.push(ConfigError::new(
+            "http.client_ip_header",
+            format!("`{}` is not a header name", http.client_ip_header),
         ));
     }
 }

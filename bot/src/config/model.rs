@@ -67,8 +67,35 @@ pub struct HttpConfig {
     pub listen: String,
     /// Largest request body accepted, in bytes (GitHub sends at most 25 MB; security events are far smaller).
     pub max_body_bytes: usize,
-    /// How long shutdown waits for in-flight requests and workers.
+    /// How long shutdown waits for in-flight requests and workers. Connections with no request in
+    /// flight, and requests whose body is still arriving, are closed at once.
     pub shutdown_grace: HumanDuration,
+    /// How long a client may take to send a request's headers, counted from when it connected (or,
+    /// on a kept-alive connection, from the request's first byte); a slower client is disconnected.
+    pub header_read_timeout: HumanDuration,
+    /// How long a client may take to send a request's body once its headers arrived; a slower one is
+    /// answered 408 (GitHub gives up on a delivery after 10 s, Slack and Discord after 3 s).
+    pub body_read_timeout: HumanDuration,
+    /// How long a connection may stay open with no request on it (keep-alive) before it is closed.
+    pub idle_timeout: HumanDuration,
+    /// Most connections open at once; further clients wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Proxies (addresses or CIDR ranges, e.g. `["127.0.0.1", "10.0.0.0/8"]`) whose
+    /// `client_ip_header` names the real client. Requests from any other peer are attributed to the
+    /// peer itself, whatever their headers say.
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy names the client in: `X-Forwarded-For` (the right-most address in it
+    /// that is not itself a trusted proxy is the client) or a one-address header such as `X-Real-IP`.
+    pub client_ip_header: String,
+    /// Failed unauthenticated requests (missing or bad signature, stale timestamp, oversized or slow
+    /// body) one client may make in a burst before it is answered 429. `0` turns the limit off.
+    /// Correctly signed requests are never refused by it.
+    pub failed_auth_burst: u32,
+    /// How many more failed requests a client is allowed per minute once its burst is spent.
+    pub failed_auth_per_minute: u32,
+    /// After a client's first rejection, its further rejections within this window are counted, not
+    /// logged one by one: the security log gets one summary row per kind when the window ends.
+    pub rejection_log_window: HumanDuration,
 }
 
 impl Default for HttpConfig {
@@ -77,6 +104,15 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: 1024 * 1024,
             shutdown_grace: HumanDuration::secs(10),
+            header_read_timeout: HumanDuration::secs(10),
+            body_read_timeout: HumanDuration::secs(10),
+            idle_timeout: HumanDuration::secs(75),
+            max_connections: 512,
+            trusted_proxies: Vec::new(),
+            client_ip_header: "x-forwarded-for".into(),
+            failed_auth_burst: 20,
+            failed_auth_per_minute: 6,
+            rejection_log_window: HumanDuration::minutes(1),
         }
     }
 }
@@ -172,8 +208,9 @@ pub struct ChatConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookChatConfig {
-    /// Where each message is POSTed.
-    pub url: String,
+    /// Where each message is POSTed. A secret: such URLs usually carry their credential in the path,
+    /// so the URL never reaches a log line or a stored error.
+    pub url: Secret,
     /// Sent as `Authorization: Bearer …` when set.
     #[serde(default)]
     pub token: Option<Secret>,

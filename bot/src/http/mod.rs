@@ -1,7 +1,17 @@
 //! The HTTP server: health, metrics and the ingress routes, with body limits, request counting and
 //! graceful shutdown (in-flight requests finish; new connections are refused).
+//!
+//! - [`server`]: the accept loop and connections, with their timeouts and the connection cap.
+//! - [`body`]: request bodies with a deadline.
+//! - [`client`]: who sent a request (trusted proxies and their forwarding header).
+//! - [`rejections`]: per-client failure budgets (429) and aggregated security-log rows.
+//! - [`health`]: `GET /healthz`.
 
+pub mod body;
+pub mod client;
 pub mod health;
+pub mod rejections;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -28,6 +38,10 @@ pub struct AppState {
     pub ingest: Ingest,
     /// Which plugins want what.
     pub router: Arc<EventRouter>,
+    /// Whose forwarding header names the client.
+    pub proxies: Arc<client::TrustedProxies>,
+    /// Per-client failure budgets and repeated rejections.
+    pub rejections: Arc<rejections::Rejections>,
 }
 
 /// The full application: core routes plus `extra` (ingress routes), with limits and metrics.

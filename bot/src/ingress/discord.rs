@@ -20,11 +20,9 @@
 //! (`discord-interaction:{application_id}:{token}`, valid 15 minutes). The interaction id is the
 //! dedup key. Only the fields Sentinel uses are read, so new fields Discord adds never break it.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -33,11 +31,12 @@ use serde_json::{Value, json};
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use serenity::interactions_endpoint::Verifier;
 
-use super::slack::{Refusal, read_body, refuse};
+use super::refusal::{Caller, Refusal, Sender, read_body, refuse};
 use crate::chat::discord::commands::args_of;
 use crate::chat::discord::render::parse_custom_id;
 use crate::chat::discord::{INTERACTION_PREFIX, parse_interaction};
 use crate::event::{Action, Actor, Command, NewEvent, Origin};
+use crate::http::client::Client;
 use crate::http::{AppState, Routes};
 use crate::ids::Platform;
 use crate::pipeline::ingest::Accepted;
@@ -154,6 +153,14 @@ pub fn verify(public_key: Option<&str>, headers: &HeaderMap, body: &[u8], now: i
     Ok(())
 }
 
+fn caller(client: Client) -> Caller<'static> {
+    Caller {
+        source: "discord",
+        client,
+        delivery: None,
+    }
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
@@ -172,19 +179,14 @@ fn ephemeral(text: impl Into<String>) -> Response {
     ))
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let body = match read_body(&state, body).await {
+async fn receive(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(&state, caller(client), body).await {
         Ok(body) => body,
-        Err(refusal) => return refuse(&state, "discord", peer, refusal).await,
+        Err(response) => return response,
     };
     let now = state.shared.clock.now().timestamp();
     if let Err(refusal) = verify(state.shared.config.discord.public_key.as_deref(), &headers, &body, now) {
-        return refuse(&state, "discord", peer, refusal).await;
+        return refuse(&state, caller(client), Sender::Unverified, refusal).await;
     }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(interaction) => interaction,
@@ -194,14 +196,14 @@ async fn receive(
                 kind: "malformed_body",
                 detail: format!("not a Discord interaction: {err}"),
             };
-            return refuse(&state, "discord", peer, refusal).await;
+            return refuse(&state, caller(client), Sender::Verified, refusal).await;
         }
     };
     match interaction.kind {
         // serenity would add `"data": null`; Discord's own examples send the bare type.
         PING => (StatusCode::OK, Json(json!({ "type": 1 }))).into_response(),
-        APPLICATION_COMMAND => command(&state, peer, interaction).await,
-        MESSAGE_COMPONENT => component(&state, peer, interaction).await,
+        APPLICATION_COMMAND => command(&state, client, interaction).await,
+        MESSAGE_COMPONENT => component(&state, client, interaction).await,
         AUTOCOMPLETE => answer(CreateInteractionResponse::Autocomplete(Default::default())),
         other => {
             let refusal = Refusal {
@@ -209,7 +211,7 @@ async fn receive(
                 kind: "malformed_body",
                 detail: format!("interaction type {other} is not one Sentinel handles"),
             };
-            refuse(&state, "discord", peer, refusal).await
+            refuse(&state, caller(client), Sender::Verified, refusal).await
         }
     }
 }
@@ -247,14 +249,14 @@ fn origin(interaction: &Interaction) -> Option<Origin> {
     })
 }
 
-async fn command(state: &AppState, peer: SocketAddr, interaction: Interaction) -> Response {
+async fn command(state: &AppState, client: Client, interaction: Interaction) -> Response {
     let (Some(origin), Some(data)) = (origin(&interaction), interaction.data.as_ref()) else {
         let refusal = Refusal {
             status: StatusCode::BAD_REQUEST,
             kind: "malformed_body",
             detail: "the command names no user, channel or command data".into(),
         };
-        return refuse(state, "discord", peer, refusal).await;
+        return refuse(state, caller(client), Sender::Verified, refusal).await;
     };
     let name = data.name.clone().unwrap_or_default();
     if !state.router.command_specs().iter().any(|spec| spec.name == name) {
@@ -293,7 +295,7 @@ async fn command(state: &AppState, peer: SocketAddr, interaction: Interaction) -
     }
 }
 
-async fn component(state: &AppState, peer: SocketAddr, interaction: Interaction) -> Response {
+async fn component(state: &AppState, client: Client, interaction: Interaction) -> Response {
     let custom_id = interaction.data.as_ref().and_then(|d| d.custom_id.clone());
     let (Some(origin), Some(custom_id)) = (origin(&interaction), custom_id) else {
         let refusal = Refusal {
@@ -301,7 +303,7 @@ async fn component(state: &AppState, peer: SocketAddr, interaction: Interaction)
             kind: "malformed_body",
             detail: "the button click names no user, channel or custom_id".into(),
         };
-        return refuse(state, "discord", peer, refusal).await;
+        return refuse(state, caller(client), Sender::Verified, refusal).await;
     };
     let (id, value) = parse_custom_id(&custom_id);
     let action = Action {

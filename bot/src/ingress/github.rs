@@ -3,9 +3,11 @@
 //! | case | status |
 //! |---|---|
 //! | body over `http.max_body_bytes` | 413, read no further |
+//! | body not complete within `http.body_read_timeout` | 408 |
 //! | `X-Hub-Signature-256` missing or wrong (checked against every configured secret) | 401 |
+//! | a client past its budget of such failures (`http.failed_auth_burst`) | 429, `Retry-After` |
 //! | `X-GitHub-Event` or `X-GitHub-Delivery` missing | 400 |
-//! | signed, but not JSON | 400 |
+//! | signed, but not JSON, or JSON nested deeper than 64 levels | 400 |
 //! | `ping` | 200 |
 //! | repository outside `github.allowed_repositories` | 403 |
 //! | an event no plugin wants | 202, `{"status":"ignored"}` |
@@ -13,13 +15,12 @@
 //! | stored (synced to disk) | 202, `{"status":"accepted"}` |
 //! | the inbox cannot store it | 503 (GitHub shows the failure; redeliver later) |
 //!
-//! Every rejection is a security-log row (never the body or a secret) and a metric.
-
-use std::net::SocketAddr;
+//! Every rejection is a metric and — bounded in size, once per client and window, the rest summed
+//! up ([`super::refusal`]) — a security-log row (never the body or a secret).
 
 use axum::Json;
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -28,12 +29,14 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 
+use super::json_depth;
+use super::refusal::{Caller, Refusal, Sender, read_body, refuse};
 use crate::config::Secret;
 use crate::event::NewEvent;
+use crate::http::client::Client;
 use crate::http::{AppState, Routes};
 use crate::metrics::StatusLabel;
 use crate::pipeline::ingest::Accepted;
-use crate::store::security_log;
 
 /// The route.
 pub fn routes() -> Routes {
@@ -53,42 +56,15 @@ struct Repository<'a> {
     full_name: std::borrow::Cow<'a, str>,
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let limit = state.shared.config.http.max_body_bytes;
-    let delivery = header(&headers, "x-github-delivery").unwrap_or("-").to_owned();
-    let reject = |status: StatusCode, kind: &'static str, detail: String| {
-        let state = state.clone();
-        let delivery = delivery.clone();
-        async move {
-            tracing::warn!(kind, %peer, delivery, detail, "webhook rejected");
-            state.shared.metrics.security_violation(kind);
-            if let Ok(mut conn) = state.pool.acquire().await {
-                let detail = format!("{detail} (delivery {delivery}, from {peer})");
-                if let Err(err) =
-                    security_log::record(&mut conn, state.shared.clock.now(), kind, "github", &detail).await
-                {
-                    tracing::error!(cause = ?err, "cannot write the security log");
-                }
-            }
-            (status, Json(json!({ "error": detail }))).into_response()
-        }
+async fn receive(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
+    let caller = Caller {
+        source: "github",
+        client,
+        delivery: header(&headers, "x-github-delivery"),
     };
-
-    let body: Bytes = match axum::body::to_bytes(body, limit).await {
+    let body = match read_body(&state, caller, body).await {
         Ok(body) => body,
-        Err(_) => {
-            return reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("body exceeds {limit} bytes"),
-            )
-            .await;
-        }
+        Err(response) => return response,
     };
 
     let signature = header(&headers, "x-hub-signature-256");
@@ -115,25 +91,38 @@ async fn receive(
         } else {
             "signature_invalid"
         };
-        return reject(
+        let refusal = Refusal::new(
             StatusCode::UNAUTHORIZED,
             kind,
             format!("X-Hub-Signature-256 is {status}"),
-        )
-        .await;
+        );
+        return refuse(&state, caller, Sender::Unverified, refusal).await;
     }
+    // From here on the sender is GitHub (or holds the secret): refused, but never throttled.
+    let refuse_signed = |status: StatusCode, kind: &'static str, detail: String| {
+        refuse(&state, caller, Sender::Verified, Refusal::new(status, kind, detail))
+    };
 
     let (Some(event), Some(delivery_id)) = (
         header(&headers, "x-github-event"),
         header(&headers, "x-github-delivery"),
     ) else {
-        return reject(
+        return refuse_signed(
             StatusCode::BAD_REQUEST,
             "headers_missing",
             "X-GitHub-Event and X-GitHub-Delivery are required".to_owned(),
         )
         .await;
     };
+    // Whatever is stored must decode in the dispatcher, whose JSON parser stops at 128 levels.
+    if json_depth::deeper_than(&body, json_depth::MAX_DEPTH) {
+        return refuse_signed(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("body nests JSON deeper than {} levels", json_depth::MAX_DEPTH),
+        )
+        .await;
+    }
     // JSON is UTF-8: checking that first lets the payload be stored as the very text that was signed.
     let parsed = std::str::from_utf8(&body)
         .map_err(|err| err.to_string())
@@ -145,7 +134,7 @@ async fn receive(
     let (text, envelope) = match parsed {
         Ok(parsed) => parsed,
         Err(err) => {
-            return reject(
+            return refuse_signed(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 format!("body is not JSON: {err}"),
@@ -163,7 +152,7 @@ async fn receive(
             "repository {} is not in github.allowed_repositories",
             repository.full_name
         );
-        return reject(StatusCode::FORBIDDEN, "repository_not_allowed", detail).await;
+        return refuse_signed(StatusCode::FORBIDDEN, "repository_not_allowed", detail).await;
     }
     if !state.router.wants_github(event) {
         return (

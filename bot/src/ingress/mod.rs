@@ -2,5 +2,7 @@
 
 pub mod discord;
 pub mod github;
+pub mod json_depth;
+pub mod refusal;
 pub mod secret_file;
 pub mod slack;

@@ -18,11 +18,9 @@
 //! and acknowledged, and the plugin's reply arrives as an ephemeral outbox row carrying the
 //! command's `response_url`. Slack's `trigger_id` is the dedup key.
 
-use std::net::SocketAddr;
-
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -32,13 +30,15 @@ use serde_json::json;
 use sha2::Sha256;
 use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
 
+pub use super::refusal::Refusal;
+use super::refusal::{Caller, Sender, read_body, refuse};
 use crate::chat::slack::render::action_id_of;
 use crate::config::Secret;
 use crate::event::{Action, Actor, Command, NewEvent, Origin};
+use crate::http::client::Client;
 use crate::http::{AppState, Routes};
 use crate::ids::Platform;
 use crate::pipeline::ingest::Accepted;
-use crate::store::security_log;
 
 /// How far a request's timestamp may be from now, either way (Slack's recommendation).
 pub const MAX_SKEW_SECS: i64 = 5 * 60;
@@ -62,54 +62,6 @@ struct CommandForm {
 #[derive(Deserialize)]
 struct InteractionForm {
     payload: String,
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// The security-log kind.
-    pub kind: &'static str,
-    /// What the caller is told (never a secret).
-    pub detail: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            kind,
-            detail: detail.into(),
-        }
-    }
-}
-
-/// Records a refused request (security log, metric, warning) and answers it with its status and a
-/// JSON `{"error": …}`. Shared by the Slack and Discord ingress.
-pub(crate) async fn refuse(state: &AppState, source: &str, peer: SocketAddr, refusal: Refusal) -> Response {
-    tracing::warn!(kind = refusal.kind, %peer, source, detail = %refusal.detail, "request rejected");
-    state.shared.metrics.security_violation(refusal.kind);
-    if let Ok(mut conn) = state.pool.acquire().await {
-        let detail = format!("{} (from {peer})", refusal.detail);
-        if let Err(err) = security_log::record(&mut conn, state.shared.clock.now(), refusal.kind, source, &detail).await
-        {
-            tracing::error!(cause = ?err, "cannot write the security log");
-        }
-    }
-    (refusal.status, Json(json!({ "error": refusal.detail }))).into_response()
-}
-
-/// Reads the body within `http.max_body_bytes`.
-pub(crate) async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Refusal> {
-    let limit = state.shared.config.http.max_body_bytes;
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("body exceeds {limit} bytes"),
-        )
-    })
 }
 
 /// Checks Slack's signature headers against `body`, with `now` in Unix seconds.
@@ -191,14 +143,19 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-async fn verified(state: &AppState, peer: SocketAddr, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
-    let body = match read_body(state, body).await {
-        Ok(body) => body,
-        Err(refusal) => return Err(refuse(state, "slack", peer, refusal).await),
-    };
+fn caller(client: Client) -> Caller<'static> {
+    Caller {
+        source: "slack",
+        client,
+        delivery: None,
+    }
+}
+
+async fn verified(state: &AppState, client: Client, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let body = read_body(state, caller(client), body).await?;
     let now = state.shared.clock.now().timestamp();
     if let Err(refusal) = verify(state.shared.config.slack.signing_secret.as_ref(), headers, &body, now) {
-        return Err(refuse(state, "slack", peer, refusal).await);
+        return Err(refuse(state, caller(client), Sender::Unverified, refusal).await);
     }
     Ok(body)
 }
@@ -211,13 +168,8 @@ fn ephemeral(text: impl Into<String>) -> Response {
         .into_response()
 }
 
-async fn commands(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let body = match verified(&state, peer, &headers, body).await {
+async fn commands(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
+    let body = match verified(&state, client, &headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -229,7 +181,7 @@ async fn commands(
                 "malformed_body",
                 format!("not a Slack slash command form: {err}"),
             );
-            return refuse(&state, "slack", peer, refusal).await;
+            return refuse(&state, caller(client), Sender::Verified, refusal).await;
         }
     };
     let event = form.event;
@@ -274,13 +226,8 @@ async fn commands(
     }
 }
 
-async fn interactions(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let body = match verified(&state, peer, &headers, body).await {
+async fn interactions(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
+    let body = match verified(&state, client, &headers, body).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -294,7 +241,7 @@ async fn interactions(
         Ok(interaction) => interaction,
         Err(detail) => {
             let refusal = Refusal::new(StatusCode::BAD_REQUEST, "malformed_body", detail);
-            return refuse(&state, "slack", peer, refusal).await;
+            return refuse(&state, caller(client), Sender::Verified, refusal).await;
         }
     };
     let SlackInteractionEvent::BlockActions(event) = interaction else {
@@ -307,7 +254,7 @@ async fn interactions(
             "malformed_body",
             "the button click names no user",
         );
-        return refuse(&state, "slack", peer, refusal).await;
+        return refuse(&state, caller(client), Sender::Verified, refusal).await;
     };
     let channel = event.channel.map(|c| c.id.0).or_else(|| match event.container {
         slack_morphism::prelude::SlackInteractionActionContainer::Message(m) => m.channel_id.map(|c| c.0),

@@ -36,12 +36,60 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file could not be created.
+    #[error("cannot create {path}: {source}")]
+    Create {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Creates the (empty) database file with mode 0600 when it does not exist — SQLite would create it
+/// 0644, and it holds webhook payloads, the security log, response URLs and interaction tokens. An
+/// existing file open to group or others is left as it is, with a warning.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        // An empty file is an empty SQLite database.
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format!("{mode:o}"),
+                        "the database is readable by group or others; run `chmod 600` on it and its -wal and -shm files"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Opens (creating when missing) the database at `url` — `sqlite://path`, `sqlite:path` or a plain
 /// path — in WAL mode with `synchronous = FULL`, foreign keys on and a busy timeout, and applies
-/// pending migrations.
+/// pending migrations. A new database file is created readable by its owner only (0600), and
+/// SQLite gives its `-wal` and `-shm` files the database file's mode.
 pub async fn open(url: &str, busy_timeout: Duration) -> Result<SqlitePool, StoreError> {
+    if let Some(path) = database_file(url) {
+        create_private(&path).map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
     let options = connect_options(url)?
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a commit is on disk before the call returns, so an acknowledged input survives a
@@ -148,5 +196,26 @@ mod tests {
             .await
             .expect("pragma");
         assert_eq!(sync, 2, "synchronous = FULL");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_and_shm_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("private.db");
+        let pool = open(&format!("sqlite://{}", path.display()), Duration::from_secs(1))
+            .await
+            .expect("open");
+        sqlx::query("INSERT INTO security_log (at, kind, source, detail) VALUES (0, 'k', 's', 'd')")
+            .execute(&pool)
+            .await
+            .expect("write");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("private.db{suffix}"));
+            let mode = std::fs::metadata(&file).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        pool.close().await;
     }
 }

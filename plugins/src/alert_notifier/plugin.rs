@@ -35,6 +35,18 @@ impl Plugin for AlertNotifier {
         NAME
     }
 
+    fn channels(&self) -> Vec<String> {
+        let routed = self
+            .config
+            .routes
+            .iter()
+            .flat_map(|route| route.channels.iter().cloned());
+        let mut channels: Vec<String> = std::iter::once(self.config.channel.clone()).chain(routed).collect();
+        channels.sort();
+        channels.dedup();
+        channels
+    }
+
     fn subscriptions(&self) -> Subscriptions {
         Subscriptions {
             github: normalize::EVENTS.iter().map(|event| (*event).to_owned()).collect(),

@@ -884,6 +884,10 @@ impl Plugin for AuditScheduler {
         NAME
     }
 
+    fn channels(&self) -> Vec<String> {
+        vec![self.settings.channel.clone()]
+    }
+
     fn commands(&self) -> Vec<CommandSpec> {
         vec![self.spec()]
     }

@@ -1009,10 +1009,11 @@ pub async fn incidents_touching(
 // ---------------------------------------------------------------------------------------------
 // The core's security log (read-only)
 
-/// Security-log entries since `since`, counted by kind.
+/// Security-log entries since `since`, counted by kind (a row summing repeated rejections counts
+/// for as many as it stands for).
 pub async fn security_log_since(conn: &mut Db, since: DateTime<Utc>) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows =
-        sqlx::query("SELECT kind, COUNT(*) AS n FROM security_log WHERE at >= ? GROUP BY kind ORDER BY n DESC, kind")
+        sqlx::query("SELECT kind, SUM(count) AS n FROM security_log WHERE at >= ? GROUP BY kind ORDER BY n DESC, kind")
             .bind(to_ms(since))
             .fetch_all(conn)
             .await?;

@@ -71,6 +71,10 @@ impl Plugin for IncidentCommander {
         Self::NAME
     }
 
+    fn channels(&self) -> Vec<String> {
+        vec![self.config.channel.clone()]
+    }
+
     fn commands(&self) -> Vec<CommandSpec> {
         vec![commands::spec()]
     }

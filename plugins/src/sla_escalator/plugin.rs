@@ -481,6 +481,10 @@ impl Plugin for SlaEscalator {
         NAME
     }
 
+    fn channels(&self) -> Vec<String> {
+        vec![self.settings.channel.clone()]
+    }
+
     fn commands(&self) -> Vec<CommandSpec> {
         vec![CommandSpec::from_clap(commands::COMMAND, &SlaCommand::command())]
     }
