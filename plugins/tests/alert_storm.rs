@@ -280,6 +280,9 @@ async fn a_later_fix_or_dismissal_of_a_digested_alert_edits_the_digest_and_notes
     )
     .await;
     assert!(bot.pop().is_empty(), "changes are gathered for group_wait");
+    // A restart meanwhile: the pending edit is a durable timer.
+    bot.restart().await.unwrap();
+    assert!(bot.pop().is_empty());
 
     let printed = bot.advance(Duration::seconds(10)).await;
     assert_eq!(printed.len(), 2, "{printed:#?}");

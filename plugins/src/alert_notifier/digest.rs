@@ -47,9 +47,10 @@ impl Timer {
     }
 }
 
-/// Whether an alert is severe enough to be posted on its own even in a storm.
+/// Whether an open alert is severe enough to be posted on its own even in a storm — also when it
+/// is already listed in a digest.
 pub fn stands_alone(config: &DigestConfig, alert: &Alert) -> bool {
-    !config.enabled || alert.severity >= config.min_severity_alone
+    alert.severity >= config.min_severity_alone && !alert.state.is_closed()
 }
 
 /// Counts a new alert for `channel` and says whether it goes in the channel's digest: when
@@ -66,7 +67,7 @@ pub async fn wants_digest(
         return Ok(false);
     }
     let arrived = store::arrive(cx.db(), channel, now, config.window.chrono()).await?;
-    if stands_alone(config, alert) {
+    if alert.severity >= config.min_severity_alone {
         return Ok(false);
     }
     if store::gathering(cx.db(), channel).await?.is_some() {

@@ -155,7 +155,7 @@ impl AlertNotifier {
         // channel whose digest lists it gets its own message only once it is severe enough to
         // stand alone.
         let listed = digest::listed_in(cx, &alert.key).await?;
-        let alone = digest::stands_alone(&self.config.digest, &alert) && !alert.state.is_closed();
+        let alone = digest::stands_alone(&self.config.digest, &alert);
         let fresh: Vec<Destination> = route::destinations(&self.config, &alert, cx.directory())
             .into_iter()
             .filter(|routed| posted.iter().all(|p| p.channel != routed.channel))
