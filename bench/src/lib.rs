@@ -1,5 +1,9 @@
 //! Shared pieces of Sentinel's benchmarks (`src/bin/*.rs`): a bot configured for measuring,
-//! percentiles, machine load and peak memory, and the result table. See `bench/README.md`.
+//! percentiles, machine load and peak memory, and the result table; the `storm` benchmark's fake
+//! Slack ([`fake_slack`]) and its alerts and record reading ([`storm`]). See `bench/README.md`.
+
+pub mod fake_slack;
+pub mod storm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,8 +80,13 @@ pub fn database_path(dir: Option<&Path>, name: &str) -> anyhow::Result<(PathBuf,
 
 /// Logs (warnings and errors by default; `SENTINEL_LOG` overrides) to stderr.
 pub fn init_logging() {
+    init_logging_or("warn");
+}
+
+/// Logs to stderr with the filter `default` unless `SENTINEL_LOG` gives one.
+pub fn init_logging_or(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SENTINEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -72,6 +72,24 @@ impl<'a> Cx<'a> {
         &self.shared.directory
     }
 
+    /// The platforms a message to the logical `channel` reaches, so a plugin can keep a long
+    /// message within the tightest of their limits. For a space (`space:<key>`) every running
+    /// platform is returned, since the space may be open on any of them.
+    pub fn platforms(&self, channel: &ChannelRef) -> Vec<Platform> {
+        if channel.space_key().is_some() {
+            return self.shared.routing.platforms();
+        }
+        let mut platforms: Vec<Platform> = self
+            .shared
+            .routing
+            .destinations(channel)
+            .into_iter()
+            .map(|(platform, _)| platform)
+            .collect();
+        platforms.dedup();
+        platforms
+    }
+
     fn next_key(&mut self) -> String {
         self.seq += 1;
         format!("{}:{}:{}", self.event, self.plugin, self.seq)

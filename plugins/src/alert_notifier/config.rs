@@ -2,7 +2,7 @@
 //! an incident. The doc comments below are the user documentation of each option.
 
 use sentinel_bot::Severity;
-use sentinel_bot::config::{Config, ConfigError, deserialize_named};
+use sentinel_bot::config::{Config, ConfigError, HumanDuration, deserialize_named};
 use serde::{Deserialize, Serialize};
 
 use super::normalize::{AlertSource, SeverityMapping, WorkflowFilter};
@@ -28,6 +28,9 @@ pub struct AlertNotifierConfig {
     /// it sets `continue = true`, in which case later routes are tried too. An alert no route
     /// matches goes to `channel` with no mention.
     pub routes: Vec<Route>,
+    /// Alert storms: when many new alerts reach one channel at once, list them in digests instead
+    /// of one message each.
+    pub digest: DigestConfig,
 }
 
 impl Default for AlertNotifierConfig {
@@ -39,6 +42,52 @@ impl Default for AlertNotifierConfig {
             incident_severity: Severity::High,
             resolve_incidents: true,
             routes: Vec::new(),
+            digest: DigestConfig::default(),
+        }
+    }
+}
+
+/// `[plugins.alert_notifier.digest]`: grouping in alert storms, after Alertmanager's `group_wait`
+/// and `group_interval`. While a channel gets at most `threshold` new alerts within `window`, each
+/// alert has its own message. Past that, new alerts below `min_severity_alone` are gathered for
+/// `group_wait` and posted together as a digest — grouped by severity and repository, every alert
+/// linked to GitHub, split into several messages where the platforms' size limits demand — and
+/// the channel gets at most one digest per `group_interval`. Alerts at or above
+/// `min_severity_alone` are still posted at once, each on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigestConfig {
+    /// Group alert storms into digests. `false`: every alert gets its own message, however many
+    /// arrive.
+    pub enabled: bool,
+    /// More new alerts than this for one channel within `window` make a storm: from the next
+    /// one on, alerts below `min_severity_alone` go into a digest. `0` puts every such alert in a
+    /// digest.
+    pub threshold: u32,
+    /// The sliding window in which new alerts are counted against `threshold`.
+    pub window: HumanDuration,
+    /// How long a digest gathers alerts after its first one before it is posted. Changes to
+    /// alerts already shown in a posted digest are also gathered this long, then the digest is
+    /// edited once and the changes are noted together in its thread.
+    pub group_wait: HumanDuration,
+    /// The least time between two digests of one channel: alerts arriving after a digest was
+    /// posted gather in the next one, posted no sooner than this after the previous.
+    pub group_interval: HumanDuration,
+    /// Alerts at or above this severity (`critical`, `high`, `medium`, `low`) are never put in a
+    /// digest: they are posted at once, on their own, also in a storm. An alert in a digest that
+    /// later rises to it gets its own message too.
+    pub min_severity_alone: Severity,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            threshold: 10,
+            window: HumanDuration::minutes(1),
+            group_wait: HumanDuration::secs(10),
+            group_interval: HumanDuration::secs(20),
+            min_severity_alone: Severity::Critical,
         }
     }
 }
@@ -85,6 +134,16 @@ impl AlertNotifierConfig {
         let mut problems = Vec::new();
         if self.channel.trim().is_empty() {
             problems.push(ConfigError::new(format!("{prefix}.channel"), "must name a channel"));
+        }
+        let digest = format!("{prefix}.digest");
+        if self.digest.window.std().is_zero() {
+            problems.push(ConfigError::new(format!("{digest}.window"), "must be longer than 0s"));
+        }
+        if self.digest.group_wait.std().is_zero() {
+            problems.push(ConfigError::new(
+                format!("{digest}.group_wait"),
+                "must be longer than 0s, or the digest holds one alert",
+            ));
         }
         for (index, route) in self.routes.iter().enumerate() {
             let key = format!("{prefix}.routes[{index}]");

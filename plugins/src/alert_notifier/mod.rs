@@ -2,9 +2,13 @@
 //! advisories, legacy vulnerability alerts and failed security workflows) into one message per
 //! alert in the routed channels, edited in place as the alert changes with a note in its thread for
 //! each change, and announces `alert.*` domain events (see [`crate::domain`]) so incidents can be
-//! opened and resolved.
+//! opened and resolved. In an alert storm a channel gets digests instead: many alerts listed in
+//! one message, with the most severe still posted on their own (see [`DigestConfig`]).
 
 mod config;
+mod digest;
+mod digest_layout;
+mod digest_store;
 mod normalize;
 mod payload;
 mod plugin;
@@ -15,7 +19,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-pub use config::{AlertNotifierConfig, Route};
+pub use config::{AlertNotifierConfig, DigestConfig, Route};
 pub use normalize::{
     Alert, AlertChange, AlertSource, AlertState, EVENTS, NormalizeError, SeverityMapping, WorkflowFilter, normalize,
 };

@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sentinel_bot::{Action, Cx, Event, GitHubDelivery, Message, Plugin, PluginError, Subscriptions};
+use sentinel_bot::{Action, Cx, Event, GitHubDelivery, Message, Plugin, PluginError, Subscriptions, TimerFired};
 use serde_json::{Value, json};
 
 use super::config::AlertNotifierConfig;
+use super::digest::{self, Timer};
 use super::normalize::{self, Alert, AlertChange};
 use super::render;
 use super::route::{self, Destination};
@@ -59,6 +60,7 @@ impl Plugin for AlertNotifier {
         match event {
             Event::GitHub(delivery) => self.on_delivery(cx, delivery).await,
             Event::Action(action) => self.on_action(cx, action).await,
+            Event::Timer(fired) => self.on_timer(cx, fired).await,
             _ => Ok(()),
         }
     }
@@ -100,14 +102,26 @@ impl AlertNotifier {
         }
     }
 
-    /// A new alert: post it to every routed channel and announce it.
+    /// A new alert: post it to every routed channel — or, in an alert storm there, list it in the
+    /// channel's next digest — and announce it.
     async fn raise(&self, cx: &mut Cx<'_>, change: AlertChange, now: DateTime<Utc>) -> Result<(), PluginError> {
         let alert = &change.alert;
-        let destinations = route::destinations(&self.config, alert, cx.directory());
-        store::insert(cx.db(), alert, &destinations, now).await?;
+        let mut alone = Vec::new();
+        let mut digested = Vec::new();
+        for destination in route::destinations(&self.config, alert, cx.directory()) {
+            if digest::wants_digest(cx, &self.config.digest, alert, &destination.channel, now).await? {
+                digested.push(destination);
+            } else {
+                alone.push(destination);
+            }
+        }
+        store::insert(cx.db(), alert, &alone, now).await?;
         store::record_change(cx.db(), new_change(&change), now).await?;
-        for destination in &destinations {
+        for destination in &alone {
             cx.send(render::alert_message(alert, destination)).await?;
+        }
+        for destination in &digested {
+            digest::gather(cx, &self.config.digest, &alert.key, destination, now).await?;
         }
         cx.emit(ALERT_RAISED, serde_json::to_value(alert)?).await?;
         if !alert.state.is_closed() && self.reaches_incident(alert) {
@@ -147,10 +161,17 @@ impl AlertNotifier {
             cx.send(render::note_message(&alert, &destination.channel, &change.note))
                 .await?;
         }
-        // A change can route the alert somewhere new (its severity rose): post it there in full.
+        // A digest that shows the alert is edited (and the change noted in its thread) shortly.
+        digest::changed(cx, &self.config.digest, &alert.key, now).await?;
+        // A change can route the alert somewhere new (its severity rose): post it there in full. A
+        // channel whose digest lists it gets its own message only once it is severe enough to
+        // stand alone.
+        let listed = digest::listed_in(cx, &alert.key).await?;
+        let alone = digest::stands_alone(&self.config.digest, &alert);
         let fresh: Vec<Destination> = route::destinations(&self.config, &alert, cx.directory())
             .into_iter()
             .filter(|routed| posted.iter().all(|p| p.channel != routed.channel))
+            .filter(|routed| alone || !listed.contains(&routed.channel))
             .collect();
         for destination in &fresh {
             cx.send(render::alert_message(&alert, destination)).await?;
@@ -196,6 +217,18 @@ impl AlertNotifier {
 
     fn reaches_incident(&self, alert: &Alert) -> bool {
         alert.severity >= self.config.incident_severity
+    }
+
+    /// The digest timers: post a digest, or refresh a posted part after its alerts changed.
+    async fn on_timer(&self, cx: &mut Cx<'_>, fired: &TimerFired) -> Result<(), PluginError> {
+        match Timer::parse(fired.key.as_str()) {
+            Some(Timer::Flush(id)) => digest::flush(cx, &self.config.digest, id).await,
+            Some(Timer::Edit(id, part)) => digest::refresh(cx, &self.config.digest, id, part).await,
+            None => {
+                tracing::warn!(timer = %fired.key, "unknown alert notifier timer");
+                Ok(())
+            }
+        }
     }
 
     /// The buttons under an alert's message.
