@@ -174,6 +174,19 @@ fn assert_mentions(message: &Message, found: Vec<String>, allowed: [&str; 2], pl
 fn check(message: &Message) {
     let slack = slack_json(message);
     assert_eq!(slack_refusal(&slack), None, "Slack would refuse:\n{slack:#}");
+    // Slack truncates `text` at 40,000 and advises at most 4,000; the attachment's fallback, a
+    // notification line, once carried a 1.8 MB summary.
+    let fallbacks = slack["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| &a["fallback"]);
+    for text in fallbacks.chain([&slack["text"]]) {
+        assert!(
+            platform_limits::units(text.as_str().unwrap_or_default()) <= 4000,
+            "{text}"
+        );
+    }
     assert_mentions(message, slack_mention_tokens(&slack), SLACK_ALLOWED, "Slack");
     let discord = discord_json(message);
     assert_eq!(discord_refusal(&discord), None, "Discord would refuse:\n{discord:#}");
