@@ -1,7 +1,18 @@
 //! The platform-neutral message plugins produce. Adapters render it as Slack Block Kit, Discord
 //! embeds and components, or plain text; plugins never see a platform's format.
+//!
+//! Every string in a message is data, whoever wrote it: a GitHub payload, an API answer, a user's
+//! command or the plugin itself. Renderers escape it for their platform, so `<!channel>`,
+//! `<@U123>` or `@everyone` in an advisory or a branch name shows as text and notifies nobody.
+//! The only formatting a string carries is the neutral markdown `**bold**` and
+//! `[label](https://…)`. Live mentions come only from [`Message::mentions`], which renderers
+//! resolve through the `[people]` / `[groups]` directory and insert themselves.
+//!
+//! Renderers also keep every part within the platform's documented limits, cutting long text with
+//! a visible "…" and a link to [`Message::link`] (the full text) where there is one.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::ids::{ChannelRef, MessageKey};
 use crate::severity::Severity;
@@ -41,6 +52,10 @@ pub struct Message {
     /// A small footer line (source, ids, times).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// Where the full text lives (the alert on GitHub): text cut to fit a platform ends with a link
+    /// to it. Without it, the first link button's address is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Message {
@@ -115,6 +130,49 @@ impl Message {
         self
     }
 
+    /// Sets where the full text lives.
+    pub fn link(mut self, url: impl Into<String>) -> Self {
+        self.link = Some(url.into());
+        self
+    }
+
+    /// The address of the full text: [`Message::link`], else the first link button's.
+    pub fn full_text_url(&self) -> Option<&str> {
+        self.link.as_deref().or_else(|| {
+            self.buttons.iter().find_map(|b| match &b.kind {
+                ButtonKind::Link { url } => Some(url.as_str()),
+                ButtonKind::Action { .. } => None,
+            })
+        })
+    }
+
+    /// The smallest faithful form of this message, for a platform that refused the full one as too
+    /// big: the severity, the title and summary cut short, the mentions and the first buttons; no
+    /// fields, body or footer, and a note saying the message was shortened.
+    pub fn minimal(&self) -> Message {
+        const TITLE: usize = 200;
+        const TEXT: usize = 500;
+        const BUTTONS: usize = 5;
+        let cut = |text: &str, max: usize| crate::chat::fit::cut_plain(text, max);
+        Message {
+            channel: self.channel.clone(),
+            key: self.key.clone(),
+            thread: self.thread.clone(),
+            text: cut(&self.text, TEXT),
+            title: self.title.as_deref().map(|t| cut(t, TITLE)),
+            severity: self.severity,
+            fields: Vec::new(),
+            body: None,
+            buttons: self.buttons.iter().take(BUTTONS).cloned().collect(),
+            mentions: self.mentions.clone(),
+            context: Some(match self.full_text_url() {
+                Some(_) => "Shortened: the full message was too big for this platform; see the link.".into(),
+                None => "Shortened: the full message was too big for this platform.".into(),
+            }),
+            link: self.link.clone(),
+        }
+    }
+
     /// Renders the message as plain text, resolving mentions with `mention` (for the console,
     /// logs and platforms without rich formatting).
     pub fn to_plain_text(&self, mention: impl Fn(&Mention) -> String) -> String {
@@ -164,6 +222,27 @@ impl Message {
         }
         out
     }
+}
+
+/// The first character of an action value that stands for a longer one (see [`value_digest`]).
+pub const DIGEST_MARK: char = '~';
+
+/// A short stand-in for an action value too long for a platform (Discord's `custom_id` holds the
+/// action id and value in 100 characters): `~` and the first 96 bits of the value's SHA-256 in
+/// hex. A plugin whose values can be long recognises it with [`value_matches`].
+pub fn value_digest(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    format!("{DIGEST_MARK}{}", hex::encode(&digest[..12]))
+}
+
+/// True when the value a click brought back, `received`, is `value` or its [`value_digest`].
+pub fn value_matches(received: &str, value: &str) -> bool {
+    received == value || (received.starts_with(DIGEST_MARK) && received == value_digest(value))
+}
+
+/// True when `received` looks like a [`value_digest`] rather than a value as the plugin wrote it.
+pub fn is_value_digest(received: &str) -> bool {
+    received.len() == 25 && received.starts_with(DIGEST_MARK) && received[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A label/value pair.
@@ -282,5 +361,28 @@ mod tests {
              Package: lodash (npm)\n  Upgrade to 4.17.21.\n  [View on GitHub](https://github.com/org/app)\n  \
              — dependabot · org/app\n"
         );
+    }
+
+    #[test]
+    fn a_digest_stands_for_a_long_value_and_a_minimal_message_is_small() {
+        let key = format!("dependabot:{}/{}:20", "o".repeat(39), "r".repeat(100));
+        let digest = value_digest(&key);
+        assert_eq!(digest.len(), 25);
+        assert!(is_value_digest(&digest) && !is_value_digest(&key));
+        assert!(value_matches(&digest, &key) && value_matches(&key, &key));
+        assert!(!value_matches(&value_digest("other"), &key));
+
+        let big = Message::new("c", "x".repeat(10_000))
+            .title("t".repeat(1000))
+            .field("f", "v")
+            .body("b".repeat(10_000))
+            .button(Button::link("View", "https://github.com/o/r"))
+            .mention(Mention::Person("alice".into()));
+        let small = big.minimal();
+        assert_eq!(small.text.chars().count(), 500);
+        assert!(small.text.ends_with('…'));
+        assert!(small.fields.is_empty() && small.body.is_none());
+        assert_eq!(small.mentions, big.mentions, "who must know still gets to know");
+        assert_eq!(small.full_text_url(), Some("https://github.com/o/r"));
     }
 }

@@ -3,6 +3,8 @@
 //! checked; refusals, rate limits and command registration behave as Discord documents.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/platform_limits.rs"]
+mod platform_limits;
 mod support;
 
 use std::collections::{HashSet, VecDeque};
@@ -114,6 +116,14 @@ async fn answer(
                 .insert("retry-after", format!("{}", after.ceil()).parse().unwrap());
         }
         return response;
+    }
+    // A message over one of Discord's documented limits is refused as Discord refuses it.
+    let carries_message = matches!(method.as_str(), "POST" | "PATCH")
+        && (path.ends_with("/messages")
+            || path.contains("/messages/") && !path.ends_with("/threads")
+            || path.contains("/webhooks/"));
+    if let Some((status, answer)) = platform_limits::discord_refusal(&body).filter(|_| carries_message) {
+        return (StatusCode::from_u16(status).unwrap(), axum::Json(answer)).into_response();
     }
     let id = {
         let mut next = fake.next_id.lock().unwrap();

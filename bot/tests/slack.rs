@@ -3,6 +3,8 @@
 //! rate limits and server errors behave as Slack's documentation says they should.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/platform_limits.rs"]
+mod platform_limits;
 mod support;
 
 use std::collections::VecDeque;
@@ -145,6 +147,13 @@ async fn answer(State(fake): State<FakeSlack>, method: Method, uri: Uri, headers
             response.headers_mut().insert("retry-after", after.parse().unwrap());
         }
         return response;
+    }
+    // A message over one of Slack's documented limits is refused as Slack refuses it.
+    let carries_message = ["/api/chat.postMessage", "/api/chat.update", "/api/chat.postEphemeral"]
+        .contains(&path.as_str())
+        || path.starts_with("/response/");
+    if let Some(code) = platform_limits::slack_refusal(&body_json).filter(|_| carries_message) {
+        return axum::Json(json!({"ok": false, "error": code.split(' ').next().unwrap()})).into_response();
     }
     let channel = body_json["channel"].as_str().unwrap_or("C0").to_owned();
     let reply = match path.as_str() {

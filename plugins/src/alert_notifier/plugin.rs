@@ -234,7 +234,7 @@ impl AlertNotifier {
     /// The buttons under an alert's message.
     async fn on_action(&self, cx: &mut Cx<'_>, action: &Action) -> Result<(), PluginError> {
         let origin = &action.origin;
-        let Some(stored) = store::find(cx.db(), &action.value).await? else {
+        let Some(stored) = store::find_clicked(cx.db(), &action.value).await? else {
             let text = format!("Sentinel does not know the alert `{}` (any more).", action.value);
             return cx.reply_private(origin, Message::reply(text)).await;
         };

@@ -6,7 +6,8 @@ use sentinel_bot::{Button, ButtonStyle, Message};
 use super::normalize::{Alert, AlertSource, AlertState};
 use super::route::Destination;
 
-/// Action id of the "Acknowledge" button; its value is the alert key.
+/// Action id of the "Acknowledge" button; its value is the alert key (or, where the key is too long
+/// for the platform's button, its digest: see [`sentinel_bot::message::value_digest`]).
 pub const ACK: &str = "alert.ack";
 /// Action id of the "Open incident" button; its value is the alert key.
 pub const INCIDENT: &str = "alert.incident";
@@ -32,7 +33,10 @@ pub fn alert_message(alert: &Alert, destination: &Destination) -> Message {
             .button(Button::action("Open incident", INCIDENT, alert.key.as_str()).styled(ButtonStyle::Danger));
     }
     if let Some(url) = &alert.url {
-        message = message.button(Button::link("View on GitHub", url.as_str()));
+        // Text cut to fit a platform links to the alert on GitHub, where all of it is.
+        message = message
+            .button(Button::link("View on GitHub", url.as_str()))
+            .link(url.as_str());
     }
     for mention in &destination.mentions {
         message = message.mention(mention.clone());

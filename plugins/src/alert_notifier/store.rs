@@ -3,8 +3,8 @@
 //! together.
 
 use chrono::{DateTime, Utc};
-use sentinel_bot::PluginError;
 use sentinel_bot::store::to_ms;
+use sentinel_bot::{PluginError, message};
 use sqlx::{Row, SqliteConnection};
 
 use super::normalize::{Alert, AlertState};
@@ -30,6 +30,24 @@ pub async fn find(conn: &mut SqliteConnection, key: &str) -> Result<Option<Store
         alert: serde_json::from_str(row.try_get("data")?)?,
         posted: serde_json::from_str(row.try_get("posted")?)?,
     }))
+}
+
+/// The alert a button click names: by its key, or by the key's digest, which a platform's button
+/// carries when the key is too long for it (Discord's `custom_id` holds 100 characters).
+pub async fn find_clicked(conn: &mut SqliteConnection, value: &str) -> Result<Option<StoredAlert>, PluginError> {
+    if let Some(found) = find(conn, value).await? {
+        return Ok(Some(found));
+    }
+    if !message::is_value_digest(value) {
+        return Ok(None);
+    }
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM alerts ORDER BY updated_at DESC")
+        .fetch_all(&mut *conn)
+        .await?;
+    match keys.iter().find(|key| message::value_matches(value, key)) {
+        Some(key) => find(conn, key).await,
+        None => Ok(None),
+    }
 }
 
 /// Stores a newly seen alert and where it was posted.

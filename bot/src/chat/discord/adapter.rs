@@ -33,6 +33,8 @@ pub const INTERACTION_PREFIX: &str = "discord-interaction:";
 
 /// Discord's "Unknown Channel": a thread not created yet.
 const UNKNOWN_CHANNEL: i64 = 10003;
+/// Discord's "Invalid Form Body": a message over a limit, or otherwise malformed.
+const INVALID_FORM_BODY: i64 = 50035;
 /// Discord's "A thread has already been created for this message".
 const THREAD_EXISTS: i64 = 160004;
 
@@ -308,17 +310,9 @@ impl DiscordAdapter {
     }
 }
 
-#[async_trait]
-impl ChatAdapter for DiscordAdapter {
-    fn platform(&self) -> Platform {
-        Platform::Discord
-    }
-
-    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
-        let rendered = render::render(delivery.message, |m| {
-            self.directory.render_mention(Platform::Discord, m)
-        });
-        let result = match delivery.target {
+impl DiscordAdapter {
+    async fn send(&self, delivery: &Delivery<'_>, rendered: Rendered) -> Result<Delivered, ApiError> {
+        match delivery.target {
             Target::New => self.post(delivery.channel, rendered, delivery.idempotency_key).await,
             Target::Update { message_id } => self.edit(delivery.channel, message_id, rendered).await,
             // A space is a thread already: the reply stays in it, pointing at its parent.
@@ -326,8 +320,36 @@ impl ChatAdapter for DiscordAdapter {
                 self.post_with(delivery.channel, rendered, delivery.idempotency_key, Some(parent_id))
                     .await
             }
-            Target::Reply { parent_id } => self.reply(&delivery, parent_id, rendered).await,
-            Target::Ephemeral { user, response_url } => self.ephemeral(&delivery, user, response_url, rendered).await,
+            Target::Reply { parent_id } => self.reply(delivery, parent_id, rendered).await,
+            Target::Ephemeral { user, response_url } => self.ephemeral(delivery, user, response_url, rendered).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ChatAdapter for DiscordAdapter {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    /// A message Discord refuses as an invalid form (400, code 50035: too big, too many parts) is
+    /// sent once more in its minimal rendering ([`crate::Message::minimal`]) rather than left failed.
+    async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
+        let rendered = render::render(delivery.message, |m| {
+            self.directory.render_mention(Platform::Discord, m)
+        });
+        let result = match self.send(&delivery, rendered).await {
+            Err(ApiError::Status {
+                status: 400,
+                code,
+                message,
+            }) if code == INVALID_FORM_BODY => {
+                tracing::warn!(cause = %message, "Discord refused the message; sending its minimal rendering");
+                let minimal = delivery.message.minimal();
+                let rendered = render::render(&minimal, |m| self.directory.render_mention(Platform::Discord, m));
+                self.send(&delivery, rendered).await
+            }
+            other => other,
         };
         result.map_err(|err| classify(err, "delivering the message"))
     }

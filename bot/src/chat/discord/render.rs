@@ -5,6 +5,14 @@
 //! short), the context line as the footer, the severity as the colour; buttons go below in action
 //! rows of five. Mentions go in the content, because mentions inside embeds notify nobody, and
 //! only the people and roles the message names may be pinged (never `@everyone`).
+//!
+//! Mention syntax in the message's text (`@everyone`, `@here`, `<@123>`, `<@&123>`, `<#123>`) is
+//! broken with a zero-width space, so it shows as text and is no mention even where
+//! `allowed_mentions` would not apply. Every part is cut to Discord's limits (content 2,000, title
+//! 256, description 4,096, 25 fields of 256 / 1,024, footer 2,048, all of the embed together
+//! 6,000; label 80, `custom_id` 100, 5 rows of 5 buttons), a cut ending with "…" and a link to the
+//! full text when the message has one. An action button whose id and value do not fit in a
+//! `custom_id` carries the value's digest instead ([`crate::message::value_digest`]).
 
 use serenity::all::{ButtonStyle as DiscordButtonStyle, RoleId, UserId};
 use serenity::builder::{
@@ -12,7 +20,8 @@ use serenity::builder::{
     CreateInteractionResponseFollowup, CreateMessage, EditMessage,
 };
 
-use crate::message::{ButtonKind, ButtonStyle, Mention, Message};
+use crate::chat::fit::{self, Pieces, units};
+use crate::message::{ButtonKind, ButtonStyle, Mention, Message, value_digest};
 
 const CONTENT_MAX: usize = 2000;
 const TITLE_MAX: usize = 256;
@@ -21,12 +30,22 @@ const FIELDS_MAX: usize = 25;
 const FIELD_NAME_MAX: usize = 256;
 const FIELD_VALUE_MAX: usize = 1024;
 const FOOTER_MAX: usize = 2048;
+/// Title, description, field names and values, footer and author of an embed together.
+const EMBED_MAX: usize = 6000;
 const LABEL_MAX: usize = 80;
 const CUSTOM_ID_MAX: usize = 100;
+/// Discord's longest link-button URL.
+const URL_MAX: usize = 512;
 const BUTTONS_PER_ROW: usize = 5;
 const ROWS_MAX: usize = 5;
+/// The mentions in the content of a plain message.
+const MENTIONS_MAX: usize = 1000;
 /// Fields this short sit side by side.
 const INLINE_MAX: usize = 40;
+/// The longest full-text address worth a link at a cut.
+const LINK_MAX: usize = 500;
+/// Breaks mention syntax without showing anything.
+const ZERO_WIDTH_SPACE: char = '\u{200B}';
 
 /// A message ready for any of Discord's message endpoints.
 #[derive(Debug, Clone)]
@@ -75,8 +94,12 @@ impl Rendered {
 
 /// Renders `message` for Discord, resolving mentions with `mention` (the directory's Discord syntax).
 pub fn render(message: &Message, mention: impl Fn(&Mention) -> String) -> Rendered {
-    let mentions: Vec<String> = message.mentions.iter().map(&mention).collect();
-    let allowed_mentions = allowed(&mentions);
+    let mentions: Vec<String> = message
+        .mentions
+        .iter()
+        .flat_map(|m| mention_tokens(&mention(m)))
+        .collect();
+    let tail = message.full_text_url().map(link_tail).unwrap_or_default();
     let marker = message.severity.map(|s| format!("{} ", s.emoji())).unwrap_or_default();
     let simple = message.title.is_none()
         && message.severity.is_none()
@@ -85,74 +108,135 @@ pub fn render(message: &Message, mention: impl Fn(&Mention) -> String) -> Render
         && message.buttons.is_empty()
         && message.context.is_none();
     if simple {
-        let mut content = message.text.trim_end().to_owned();
-        if !mentions.is_empty() {
-            content.push_str(&format!("\ncc {}", mentions.join(" ")));
+        let (tokens, _) = fit::whole_tokens(&mentions, MENTIONS_MAX);
+        let cc = if tokens.is_empty() {
+            String::new()
+        } else {
+            format!("\ncc {}", tokens.join(" "))
+        };
+        let room = CONTENT_MAX - units(&cc);
+        let mut content = pieces(message.text.trim_end(), room).fit(room, &tail);
+        if content.trim().is_empty() && cc.is_empty() {
+            // Discord refuses an empty message.
+            content = "—".into();
         }
+        content.push_str(&cc);
         return Rendered {
-            content: truncate(&content, CONTENT_MAX),
+            content,
             embeds: Vec::new(),
             components: Vec::new(),
-            allowed_mentions,
+            allowed_mentions: allowed(&tokens),
         };
     }
 
+    let (tokens, _) = fit::whole_tokens(&mentions, CONTENT_MAX);
+    Rendered {
+        content: tokens.join(" "),
+        embeds: vec![embed(message, &marker, &tail)],
+        components: rows(message),
+        allowed_mentions: allowed(&tokens),
+    }
+}
+
+/// The embed, every part within its limit and all of them within [`EMBED_MAX`].
+fn embed(message: &Message, marker: &str, tail: &str) -> CreateEmbed {
+    let title = message.title.as_deref().filter(|t| !t.trim().is_empty());
+    let title = title.map(|t| pieces(&format!("{marker}{t}"), TITLE_MAX));
+    let shown_text = match &message.title {
+        Some(title) if message.text == *title => "",
+        Some(_) => message.text.trim_end(),
+        None => &message.text,
+    };
+    let text = match (&message.title, shown_text.trim().is_empty()) {
+        (None, _) if !marker.is_empty() => Some(pieces(&format!("{marker}{}", shown_text.trim_end()), DESCRIPTION_MAX)),
+        (_, false) => Some(pieces(shown_text.trim_end(), DESCRIPTION_MAX)),
+        _ => None,
+    };
+    let body = message.body.as_deref().filter(|b| !b.trim().is_empty());
+    let body = body.map(|b| pieces(b.trim_end(), DESCRIPTION_MAX));
+    let fields = fit::fields(&message.fields, FIELDS_MAX);
+    let field_parts: Vec<(Pieces, Pieces, bool)> = fields
+        .iter()
+        .map(|f| {
+            let inline = f.name.chars().nth(INLINE_MAX).is_none() && f.value.chars().nth(INLINE_MAX).is_none();
+            (
+                pieces(blank_dash(&f.name), FIELD_NAME_MAX),
+                pieces(blank_dash(&f.value), FIELD_VALUE_MAX),
+                inline,
+            )
+        })
+        .collect();
+    let footer = message.context.as_deref().filter(|c| !c.trim().is_empty());
+    let footer = footer.map(|c| pieces(c, FOOTER_MAX));
+
+    let want = |p: &Option<Pieces>, max: usize| p.as_ref().map_or(0, |p| p.units().min(max));
+    // The description holds the summary and the body, two line breaks apart.
+    let separator = if text.is_some() && body.is_some() { 2 } else { 0 };
+    let description = fit::share(
+        &[want(&text, DESCRIPTION_MAX), want(&body, DESCRIPTION_MAX)],
+        DESCRIPTION_MAX - separator,
+    );
+    let mut wanted = vec![
+        want(&title, TITLE_MAX),
+        description[0],
+        description[1],
+        want(&footer, FOOTER_MAX),
+    ];
+    for (name, value, _) in &field_parts {
+        wanted.push(name.units().min(FIELD_NAME_MAX));
+        wanted.push(value.units().min(FIELD_VALUE_MAX));
+    }
+    let shares = fit::share(&wanted, EMBED_MAX - separator);
+    let share_of = |i: usize| shares.get(i).copied().unwrap_or(0);
+
     let mut embed = CreateEmbed::new();
-    let mut description = String::new();
-    match &message.title {
-        Some(title) => {
-            embed = embed.title(truncate(&format!("{marker}{title}"), TITLE_MAX));
-            if !message.text.is_empty() && message.text != *title {
-                description.push_str(message.text.trim_end());
-            }
-        }
-        None => description.push_str(&format!("{marker}{}", message.text.trim_end())),
+    let mut empty = true;
+    if let Some(title) = &title {
+        embed = embed.title(title.fit(share_of(0), ""));
+        empty = false;
     }
-    if let Some(body) = message.body.as_deref().filter(|b| !b.trim().is_empty()) {
-        if !description.is_empty() {
-            description.push_str("\n\n");
-        }
-        description.push_str(body.trim_end());
-    }
-    if !description.trim().is_empty() {
-        embed = embed.description(truncate(&description, DESCRIPTION_MAX));
+    let text = text.map(|t| t.fit(share_of(1), tail)).filter(|t| !t.trim().is_empty());
+    let body = body.map(|b| b.fit(share_of(2), tail)).filter(|b| !b.trim().is_empty());
+    let description = match (text, body) {
+        (Some(text), Some(body)) => Some(format!("{text}\n\n{body}")),
+        (text, body) => text.or(body),
+    };
+    if let Some(description) = description {
+        embed = embed.description(description);
+        empty = false;
     }
     if let Some(severity) = message.severity {
         embed = embed.colour(severity.colour());
     }
-    for field in message.fields.iter().take(FIELDS_MAX) {
-        let inline = field.name.chars().count() <= INLINE_MAX && field.value.chars().count() <= INLINE_MAX;
-        let value = if field.value.trim().is_empty() {
-            "—"
-        } else {
-            &field.value
-        };
-        embed = embed.field(
-            truncate(&field.name, FIELD_NAME_MAX),
-            truncate(value, FIELD_VALUE_MAX),
-            inline,
-        );
+    for (i, (name, value, inline)) in field_parts.iter().enumerate() {
+        let name = name.fit(share_of(4 + 2 * i).max(1), "");
+        let value = value.fit(share_of(5 + 2 * i).max(1), tail);
+        embed = embed.field(name, value, *inline);
+        empty = false;
     }
-    if let Some(context) = message.context.as_deref().filter(|c| !c.trim().is_empty()) {
-        embed = embed.footer(CreateEmbedFooter::new(truncate(context, FOOTER_MAX)));
+    if let Some(footer) = &footer {
+        embed = embed.footer(CreateEmbedFooter::new(footer.fit(share_of(3), "")));
+        empty = false;
     }
-    let content = if mentions.is_empty() {
-        String::new()
-    } else {
-        truncate(&mentions.join(" "), CONTENT_MAX)
-    };
-    Rendered {
-        content,
-        embeds: vec![embed],
-        components: rows(message),
-        allowed_mentions,
+    if empty {
+        // Discord refuses an empty embed.
+        embed = embed.description("—");
     }
+    embed
 }
 
 /// The custom id of an action button: the action id and its value, which Discord hands back on a
-/// click (it has no separate value field).
-pub fn custom_id(id: &str, value: &str) -> String {
-    format!("{id}|{value}")
+/// click (it has no separate value field). When they do not fit in 100 characters the value's
+/// digest stands in for it; `None` when not even that fits (an action id over 74 characters).
+pub fn custom_id(id: &str, value: &str) -> Option<String> {
+    if !fit::longer_than(value, CUSTOM_ID_MAX) {
+        let plain = format!("{id}|{value}");
+        if units(&plain) <= CUSTOM_ID_MAX {
+            return Some(plain);
+        }
+    }
+    let compact = format!("{id}|{}", value_digest(value));
+    (units(&compact) <= CUSTOM_ID_MAX).then_some(compact)
 }
 
 /// The action id and value of a clicked button's custom id.
@@ -160,16 +244,92 @@ pub fn parse_custom_id(custom_id: &str) -> (&str, &str) {
     custom_id.split_once('|').unwrap_or((custom_id, ""))
 }
 
+/// The tokens of a mention as the directory rendered it: `<@123>`, `<@!123>` and `<@&123>` stay
+/// live, anything else (a fallback `@name`) is escaped text.
+fn mention_tokens(rendered: &str) -> Vec<String> {
+    rendered
+        .split_whitespace()
+        .map(|token| {
+            let id = token
+                .strip_prefix("<@")
+                .and_then(|t| t.strip_suffix('>'))
+                .map(|t| t.trim_start_matches(['!', '&']));
+            if id.is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())) {
+                token.to_owned()
+            } else {
+                pieces(token, usize::MAX / 4).fit(usize::MAX, "")
+            }
+        })
+        .collect()
+}
+
+/// ` [full text](url)` for a cut, when `url` is a web address short enough to be worth it.
+fn link_tail(url: &str) -> String {
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    let breaks = |c: char| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>' | '[' | ']');
+    if !web || fit::longer_than(url, LINK_MAX) || url.contains(breaks) {
+        return String::new();
+    }
+    format!(" [full text]({url})")
+}
+
+/// `text` with mention syntax broken, as pieces a cut never splits, of at most the part of `text`
+/// an output of `max` units can show.
+fn pieces(text: &str, max: usize) -> Pieces {
+    let (raw, partial) = fit::raw_prefix(text, max);
+    let mut out = Pieces::new();
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        let after = &rest[c.len_utf8()..];
+        let breaks = match c {
+            '@' => {
+                after.starts_with("everyone")
+                    || after.starts_with("here")
+                    || after.starts_with(['!', '&'])
+                    || after.starts_with(|n: char| n.is_ascii_digit())
+            }
+            '<' => after.starts_with(['#', '/', '@']),
+            _ => false,
+        };
+        if breaks {
+            let mut piece = String::from(c);
+            piece.push(ZERO_WIDTH_SPACE);
+            out.push(&piece);
+        } else {
+            out.push_char(c);
+        }
+        rest = after;
+    }
+    if partial {
+        out.mark_partial();
+    }
+    out
+}
+
+fn blank_dash(text: &str) -> &str {
+    if text.trim().is_empty() { "—" } else { text }
+}
+
 fn rows(message: &Message) -> Vec<CreateActionRow> {
     let mut seen: Vec<String> = Vec::new();
     let mut buttons = Vec::new();
     for button in &message.buttons {
-        let label = truncate(&button.label, LABEL_MAX);
+        if buttons.len() == BUTTONS_PER_ROW * ROWS_MAX {
+            tracing::warn!(
+                buttons = message.buttons.len(),
+                "more buttons than Discord shows; the rest left out"
+            );
+            break;
+        }
+        let label = fit::cut_plain(blank_dash(button.label.trim()), LABEL_MAX);
         let created = match &button.kind {
             ButtonKind::Action { id, value } => {
-                let custom = custom_id(id, value);
-                if custom.len() > CUSTOM_ID_MAX || seen.contains(&custom) {
-                    tracing::warn!(action = %id, "button too long for Discord or repeated; left out");
+                let Some(custom) = custom_id(id, value) else {
+                    tracing::warn!(action = %id, "action id too long for a Discord custom_id; button left out");
+                    continue;
+                };
+                if seen.contains(&custom) {
+                    tracing::warn!(action = %id, "the same button twice; the repeat left out");
                     continue;
                 }
                 seen.push(custom.clone());
@@ -180,13 +340,19 @@ fn rows(message: &Message) -> Vec<CreateActionRow> {
                 };
                 CreateButton::new(custom).label(label).style(style)
             }
-            ButtonKind::Link { url } => CreateButton::new_link(url.clone()).label(label),
+            ButtonKind::Link { url } => {
+                let web = url.starts_with("https://") || url.starts_with("http://");
+                if !web || fit::longer_than(url, URL_MAX) || url.contains(char::is_whitespace) {
+                    tracing::warn!("link button with a URL Discord does not take left out");
+                    continue;
+                }
+                CreateButton::new_link(url.clone()).label(label)
+            }
         };
         buttons.push(created);
     }
     buttons
         .chunks(BUTTONS_PER_ROW)
-        .take(ROWS_MAX)
         .map(|chunk| CreateActionRow::Buttons(chunk.to_vec()))
         .collect()
 }
@@ -216,14 +382,9 @@ fn allowed(mentions: &[String]) -> CreateAllowedMentions {
     CreateAllowedMentions::new().everyone(false).users(users).roles(roles)
 }
 
-/// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
+/// Cuts `text` to at most `max` characters (UTF-16 units), marking the cut with an ellipsis.
 pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    fit::cut_plain(text, max)
 }
 
 #[cfg(test)]
@@ -300,9 +461,18 @@ mod tests {
 
     #[test]
     fn custom_ids_round_trip_and_seven_buttons_take_two_rows() {
+        let id = custom_id("incident.ack", "42|x").expect("fits");
+        assert_eq!(parse_custom_id(&id), ("incident.ack", "42|x"));
+        let key = format!("dependabot:{}/{}:20", "o".repeat(39), "r".repeat(100));
+        let compact = custom_id("alert.incident", &key).expect("a digest fits");
+        assert!(compact.len() <= 100);
+        let (id, value) = parse_custom_id(&compact);
+        assert_eq!(id, "alert.incident", "the click still reaches the alert notifier");
+        assert!(crate::message::value_matches(value, &key));
         assert_eq!(
-            parse_custom_id(&custom_id("incident.ack", "42|x")),
-            ("incident.ack", "42|x")
+            custom_id(&"x".repeat(80), &"v".repeat(30)),
+            None,
+            "an action id this long is a bug"
         );
         assert_eq!(parse_custom_id("plain"), ("plain", ""));
         let mut message = Message::new("c", "t").title("t");

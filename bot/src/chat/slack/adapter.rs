@@ -394,6 +394,30 @@ impl SlackAdapter {
     }
 }
 
+impl SlackAdapter {
+    async fn send(&self, delivery: &Delivery<'_>, content: SlackMessageContent) -> Result<Delivered, DeliveryError> {
+        match delivery.target {
+            Target::New => self.post(delivery, content, None).await,
+            Target::Reply { parent_id } => self.post(delivery, content, Some(parent_id)).await,
+            Target::Update { message_id } => self.update(delivery, content, message_id).await,
+            Target::Ephemeral { user, response_url } => self.ephemeral(delivery, content, user, response_url).await,
+        }
+    }
+}
+
+/// Slack's answers to a message too big or with blocks it cannot take, as [`classify`] words them.
+const TOO_BIG: [&str; 5] = [
+    "msg_too_long",
+    "msg_blocks_too_long",
+    "invalid_blocks",
+    "invalid_attachments",
+    "too_many_attachments",
+];
+
+fn refused_as_too_big(reason: &str) -> bool {
+    reason.starts_with("Slack refused ") && reason.rsplit(": ").next().is_some_and(|code| TOO_BIG.contains(&code))
+}
+
 #[async_trait]
 impl ChatAdapter for SlackAdapter {
     fn platform(&self) -> Platform {
@@ -404,13 +428,18 @@ impl ChatAdapter for SlackAdapter {
         Some(self.post_interval)
     }
 
+    /// A message Slack refuses as too big (or as blocks it cannot take) is sent once more in its
+    /// minimal rendering ([`crate::Message::minimal`]) rather than left failed.
     async fn deliver(&self, delivery: Delivery<'_>) -> Result<Delivered, DeliveryError> {
         let content = render::render(delivery.message, |m| self.directory.render_mention(Platform::Slack, m));
-        match delivery.target {
-            Target::New => self.post(&delivery, content, None).await,
-            Target::Reply { parent_id } => self.post(&delivery, content, Some(parent_id)).await,
-            Target::Update { message_id } => self.update(&delivery, content, message_id).await,
-            Target::Ephemeral { user, response_url } => self.ephemeral(&delivery, content, user, response_url).await,
+        match self.send(&delivery, content).await {
+            Err(DeliveryError::Permanent(reason)) if refused_as_too_big(&reason) => {
+                tracing::warn!(cause = %reason, "Slack refused the message; sending its minimal rendering");
+                let minimal = delivery.message.minimal();
+                let content = render::render(&minimal, |m| self.directory.render_mention(Platform::Slack, m));
+                self.send(&delivery, content).await
+            }
+            other => other,
         }
     }
 

@@ -5,10 +5,18 @@
 //! block of up to 25); and the context line. With a severity the blocks sit in one attachment
 //! coloured by it, which is how Slack draws a coloured bar beside Block Kit content. `text` is
 //! always set: it is the notification text and the fallback for clients without blocks.
+//!
+//! Every string of the message is escaped (`&`, `<`, `>` as Slack documents), so mention syntax in
+//! it stays text; the only live mentions are the message's own `mentions`, resolved by the
+//! directory and checked to be Slack mention tokens. Every part is cut to Slack's limits (section
+//! 3,000, field 2,000, label 75, action id 255, value 2,000, URL 3,000) and the blocks' text to
+//! 12,000 in total, below which Slack stops refusing block payloads as `msg_blocks_too_long`; a
+//! cut ends with "…" and a link to the full text when the message has one.
 
 use slack_morphism::prelude::*;
 
-use crate::message::{Button, ButtonKind, ButtonStyle, Mention, Message};
+use crate::chat::fit::{self, Pieces, units};
+use crate::message::{Button, ButtonKind, ButtonStyle, Mention, Message, value_digest};
 
 /// Slack's longest section text.
 const SECTION_MAX: usize = 3000;
@@ -16,29 +24,51 @@ const SECTION_MAX: usize = 3000;
 const FIELD_MAX: usize = 2000;
 /// Fields per section.
 const FIELDS_PER_SECTION: usize = 10;
-/// Elements per actions block.
-const BUTTONS_PER_BLOCK: usize = 25;
+/// Fields shown; more are summed up in the last one.
+const FIELDS_MAX: usize = 25;
+/// Buttons shown: one actions block (Slack's limit per block).
+const BUTTONS_MAX: usize = 25;
 /// Slack's longest button label.
 const LABEL_MAX: usize = 75;
 /// Slack's longest button value.
 const VALUE_MAX: usize = 2000;
 /// Slack's longest action id.
 const ACTION_ID_MAX: usize = 255;
+/// Slack's longest button URL.
+const URL_MAX: usize = 3000;
+/// The notification text and the attachment fallback (Slack truncates `text` at 40,000 and
+/// recommends 4,000).
+const TEXT_MAX: usize = 3000;
+/// The text of all blocks together.
+const BLOCKS_TEXT_MAX: usize = 12_000;
+/// The mentions line.
+const MENTIONS_MAX: usize = 1000;
+/// The title within the first section.
+const TITLE_MAX: usize = 500;
+/// A field's label within the field.
+const FIELD_NAME_MAX: usize = 200;
+/// The longest full-text address worth a link at a cut.
+const LINK_MAX: usize = 500;
 
 /// The action id prefix of link buttons. Slack reports clicks on them too; the ingress ignores them.
 pub const LINK_ACTION_PREFIX: &str = "sentinel-link~";
 
 /// Renders `message` for Slack, resolving mentions with `mention` (the directory's Slack syntax).
 pub fn render(message: &Message, mention: impl Fn(&Mention) -> String) -> SlackMessageContent {
-    let mentions: Vec<String> = message.mentions.iter().map(&mention).collect();
-    let blocks = blocks(message, &mentions);
-    let text = fallback_text(message, &mentions);
+    let mentions: Vec<String> = message
+        .mentions
+        .iter()
+        .flat_map(|m| mention_tokens(&mention(m)))
+        .collect();
+    let tail = message.full_text_url().map(link_tail).unwrap_or_default();
+    let blocks = blocks(message, &mentions, &tail);
+    let text = notification_text(message, &mentions);
     let content = SlackMessageContent::new().with_text(text);
     match message.severity {
         Some(severity) => content.with_attachments(vec![
             SlackMessageAttachment::new()
                 .with_color(format!("#{:06X}", severity.colour()))
-                .with_fallback(summary_line(message))
+                .with_fallback(mrkdwn_pieces(&summary_line(message), TEXT_MAX).fit(TEXT_MAX, ""))
                 .with_blocks(blocks),
         ]),
         None => content.with_blocks(blocks),
@@ -57,6 +87,40 @@ pub fn action_id_of(slack_action_id: &str) -> Option<&str> {
     }
 }
 
+/// The tokens of a mention as the directory rendered it: Slack's `<@U…>` and `<!subteam^S…>` stay
+/// live, anything else (a fallback `@name`) is escaped text.
+fn mention_tokens(rendered: &str) -> Vec<String> {
+    rendered
+        .split_whitespace()
+        .map(|token| {
+            if is_mention(token) {
+                token.to_owned()
+            } else {
+                escape(token)
+            }
+        })
+        .collect()
+}
+
+fn is_mention(token: &str) -> bool {
+    let Some(inner) = token.strip_prefix('<').and_then(|t| t.strip_suffix('>')) else {
+        return false;
+    };
+    inner
+        .strip_prefix('@')
+        .or_else(|| inner.strip_prefix("!subteam^"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// ` <url|full text>` for a cut, when `url` is a web address short enough to be worth it.
+fn link_tail(url: &str) -> String {
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if !web || fit::longer_than(url, LINK_MAX) || url.contains(char::is_whitespace) {
+        return String::new();
+    }
+    format!(" <{}|full text>", link_url(url))
+}
+
 fn summary_line(message: &Message) -> String {
     let marker = message.severity.map(|s| format!("{} ", s.emoji())).unwrap_or_default();
     match &message.title {
@@ -68,60 +132,179 @@ fn summary_line(message: &Message) -> String {
     }
 }
 
-fn fallback_text(message: &Message, mentions: &[String]) -> String {
-    let mut text = truncate(&mrkdwn(&summary_line(message)), SECTION_MAX);
-    if !mentions.is_empty() {
-        text.push_str(&format!("\ncc {}", mentions.join(" ")));
+/// The summary and the mentions, within [`TEXT_MAX`]; never empty (Slack requires text).
+fn notification_text(message: &Message, mentions: &[String]) -> String {
+    let cc = cc_line(mentions, MENTIONS_MAX);
+    let room = TEXT_MAX - units(&cc);
+    let mut text = mrkdwn_pieces(&summary_line(message), room).fit(room, "");
+    if text.trim().is_empty() && cc.is_empty() {
+        text = "—".into();
     }
+    text.push_str(&cc);
     text
 }
 
-fn blocks(message: &Message, mentions: &[String]) -> Vec<SlackBlock> {
-    let mut blocks = Vec::new();
-    let marker = message.severity.map(|s| format!("{} ", s.emoji())).unwrap_or_default();
-    let mut head = match &message.title {
-        Some(title) => {
-            let mut head = format!("{marker}*{}*", mrkdwn(title));
-            if !message.text.is_empty() && message.text != *title {
-                head.push('\n');
-                head.push_str(&mrkdwn(message.text.trim_end()));
-            }
-            head
+/// A text part of the blocks: its escaped pieces and the most it may take.
+struct Part {
+    pieces: Pieces,
+    max: usize,
+}
+
+impl Part {
+    fn new(text: &str, max: usize) -> Self {
+        Self {
+            pieces: mrkdwn_pieces(text, max),
+            max,
         }
-        None => format!("{marker}{}", mrkdwn(message.text.trim_end())),
-    };
-    if !mentions.is_empty() {
-        head.push_str(&format!("\ncc {}", mentions.join(" ")));
     }
+
+    fn wanted(&self) -> usize {
+        self.pieces.units().min(self.max)
+    }
+}
+
+fn blocks(message: &Message, mentions: &[String], tail: &str) -> Vec<SlackBlock> {
+    let marker = message.severity.map(|s| format!("{} ", s.emoji())).unwrap_or_default();
+    let title = message.title.as_deref().filter(|t| !t.trim().is_empty());
+    let text = message.text.trim_end();
+    let show_text = !text.is_empty() && title.is_none_or(|t| t != message.text);
+    let title_part = title.map(|t| Part::new(t, TITLE_MAX));
+    let text_part = show_text.then(|| Part::new(text, SECTION_MAX));
+    let head_wanted = units(&marker)
+        + units(&cc_line(mentions, MENTIONS_MAX))
+        + title_part.as_ref().map_or(0, |p| p.wanted() + 3)
+        + text_part.as_ref().map_or(0, Part::wanted);
+    let fields = fit::fields(&message.fields, FIELDS_MAX);
+    let field_parts: Vec<(Part, Part)> = fields
+        .iter()
+        .map(|f| {
+            (
+                Part::new(blank_dash(&f.name), FIELD_NAME_MAX),
+                Part::new(blank_dash(&f.value), FIELD_MAX),
+            )
+        })
+        .collect();
+    let body = message
+        .body
+        .as_deref()
+        .map(str::trim_end)
+        .filter(|b| !b.trim().is_empty());
+    let body_part = body.map(|b| Part::new(b, SECTION_MAX));
+    let context = message.context.as_deref().filter(|c| !c.trim().is_empty());
+    let context_part = context.map(|c| Part::new(c, SECTION_MAX));
+
+    // One budget for all text: the head, each field, the body and the context.
+    let mut wanted = vec![head_wanted.min(SECTION_MAX)];
+    wanted.extend(
+        field_parts
+            .iter()
+            .map(|(n, v)| (n.wanted() + v.wanted() + 3).min(FIELD_MAX)),
+    );
+    wanted.push(body_part.as_ref().map_or(0, Part::wanted));
+    wanted.push(context_part.as_ref().map_or(0, Part::wanted));
+    let shares = fit::share(&wanted, BLOCKS_TEXT_MAX);
+    let share_of = |i: usize| shares.get(i).copied().unwrap_or(0);
+
+    let mut blocks = Vec::new();
+    let head = head_text(
+        &marker,
+        mentions,
+        title_part.as_ref(),
+        text_part.as_ref(),
+        share_of(0),
+        tail,
+    );
     if !head.trim().is_empty() {
-        blocks.push(section(truncate(&head, SECTION_MAX)));
+        blocks.push(section(head));
     }
-    for chunk in message.fields.chunks(FIELDS_PER_SECTION) {
+    let field_texts: Vec<String> = field_parts
+        .iter()
+        .enumerate()
+        .map(|(i, (name, value))| {
+            let max = share_of(1 + i);
+            // The label gives way only to a value that needs the room, and never below half.
+            let room = max.saturating_sub(3);
+            let name_room = room.saturating_sub(value.pieces.units()).max(room / 2);
+            let name = name.pieces.fit(FIELD_NAME_MAX.min(name_room), "");
+            let value = value.pieces.fit(max.saturating_sub(units(&name) + 3), tail);
+            format!("*{name}*\n{value}")
+        })
+        .collect();
+    for chunk in field_texts.chunks(FIELDS_PER_SECTION) {
         let fields = chunk
             .iter()
-            .map(|f| {
-                let text = format!("*{}*\n{}", mrkdwn(&f.name), mrkdwn(&f.value));
-                SlackBlockText::MarkDown(SlackBlockMarkDownText::new(truncate(&text, FIELD_MAX)))
-            })
+            .map(|text| SlackBlockText::MarkDown(SlackBlockMarkDownText::new(text.clone())))
             .collect();
         blocks.push(SlackSectionBlock::new().with_fields(fields).into());
     }
-    if let Some(body) = message.body.as_deref().filter(|b| !b.trim().is_empty()) {
-        blocks.push(section(truncate(&mrkdwn(body.trim_end()), SECTION_MAX)));
+    if let Some(body) = &body_part {
+        let text = body.pieces.fit(share_of(1 + field_parts.len()), tail);
+        if !text.trim().is_empty() {
+            blocks.push(section(text));
+        }
     }
     let buttons = buttons(&message.buttons);
-    for chunk in buttons.chunks(BUTTONS_PER_BLOCK) {
-        blocks.push(SlackActionsBlock::new(chunk.to_vec()).into());
+    if !buttons.is_empty() {
+        blocks.push(SlackActionsBlock::new(buttons).into());
     }
-    if let Some(context) = message.context.as_deref().filter(|c| !c.trim().is_empty()) {
-        blocks.push(
-            SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(
-                truncate(&mrkdwn(context), SECTION_MAX),
-            ))])
-            .into(),
-        );
+    if let Some(context) = &context_part {
+        let text = context.pieces.fit(share_of(2 + field_parts.len()), "");
+        if !text.trim().is_empty() {
+            blocks.push(
+                SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(SlackBlockMarkDownText::new(
+                    text,
+                ))])
+                .into(),
+            );
+        }
     }
     blocks
+}
+
+/// `\ncc ` and the mention tokens that fit in `max`, or nothing without mentions.
+fn cc_line(mentions: &[String], max: usize) -> String {
+    let (tokens, _) = fit::whole_tokens(mentions, max.saturating_sub(4));
+    if tokens.is_empty() {
+        String::new()
+    } else {
+        format!("\ncc {}", tokens.join(" "))
+    }
+}
+
+/// The first section: marker, bold title, summary and mentions within `max`.
+fn head_text(
+    marker: &str,
+    mentions: &[String],
+    title: Option<&Part>,
+    text: Option<&Part>,
+    max: usize,
+    tail: &str,
+) -> String {
+    let cc = cc_line(mentions, MENTIONS_MAX.min(max.saturating_sub(units(marker)) / 2));
+    let mut head = marker.to_owned();
+    let mut room = max.saturating_sub(units(marker) + units(&cc));
+    if let Some(title) = title {
+        let title = title.pieces.fit(TITLE_MAX.min(room.saturating_sub(2)), "");
+        room = room.saturating_sub(units(&title) + 2);
+        head.push('*');
+        head.push_str(&title);
+        head.push('*');
+        if let Some(text) = text {
+            let text = text.pieces.fit(room.saturating_sub(1), tail);
+            if !text.is_empty() {
+                head.push('\n');
+                head.push_str(&text);
+            }
+        }
+    } else if let Some(text) = text {
+        head.push_str(&text.pieces.fit(room, tail));
+    }
+    head.push_str(&cc);
+    head
+}
+
+fn blank_dash(text: &str) -> &str {
+    if text.trim().is_empty() { "—" } else { text }
 }
 
 fn section(text: String) -> SlackBlock {
@@ -134,7 +317,15 @@ fn buttons(buttons: &[Button]) -> Vec<SlackActionBlockElement> {
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for (index, button) in buttons.iter().enumerate() {
-        let label: SlackBlockPlainTextOnly = SlackBlockPlainText::new(truncate(&button.label, LABEL_MAX)).into();
+        if out.len() == BUTTONS_MAX {
+            tracing::warn!(
+                buttons = buttons.len(),
+                "more buttons than Slack shows; the rest left out"
+            );
+            break;
+        }
+        let label: SlackBlockPlainTextOnly =
+            SlackBlockPlainText::new(fit::cut_plain(blank_dash(button.label.trim()), LABEL_MAX)).into();
         let element = match &button.kind {
             ButtonKind::Action { id, value } => {
                 // Slack requires unique action ids within a message; the suffix is removed on the way back.
@@ -144,15 +335,21 @@ fn buttons(buttons: &[Button]) -> Vec<SlackActionBlockElement> {
                     id.clone()
                 };
                 seen.push(id);
-                if action_id.len() > ACTION_ID_MAX || value.len() > VALUE_MAX {
-                    tracing::warn!(action = %id, "button action id or value too long for Slack; button left out");
+                if fit::longer_than(&action_id, ACTION_ID_MAX) {
+                    tracing::warn!(action = %id, "button action id too long for Slack; button left out");
                     continue;
                 }
+                // A value too long travels as its digest; the plugin recognises it (`value_matches`).
+                let value = if fit::longer_than(value, VALUE_MAX) {
+                    value_digest(value)
+                } else {
+                    value.clone()
+                };
                 SlackBlockButtonElement::new(label)
                     .with_action_id(SlackActionId::new(action_id))
-                    .with_value(value.clone())
+                    .with_value(value)
             }
-            ButtonKind::Link { url } => match url.parse() {
+            ButtonKind::Link { url } if !fit::longer_than(url, URL_MAX) => match url.parse() {
                 Ok(url) => SlackBlockButtonElement::new(label)
                     .with_action_id(SlackActionId::new(format!("{LINK_ACTION_PREFIX}{index}")))
                     .with_url(url),
@@ -161,6 +358,10 @@ fn buttons(buttons: &[Button]) -> Vec<SlackActionBlockElement> {
                     continue;
                 }
             },
+            ButtonKind::Link { .. } => {
+                tracing::warn!("link button with a URL longer than Slack takes left out");
+                continue;
+            }
         };
         let element = match button.style {
             ButtonStyle::Default => element,
@@ -173,32 +374,32 @@ fn buttons(buttons: &[Button]) -> Vec<SlackActionBlockElement> {
 }
 
 /// Converts the neutral markdown (`**bold**`, `[label](url)`) to Slack mrkdwn and escapes `&`, `<`
-/// and `>`, keeping Slack's own tokens (`<@U1>`, `<!subteam^S1>`, `<#C1>`, `<https://…|label>`).
+/// and `>` everywhere else, so no Slack token (`<!channel>`, `<@U1>`, `<https://…|label>`) in the
+/// text survives as one.
 pub fn mrkdwn(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let mut pieces = Pieces::new();
+    push_mrkdwn(&mut pieces, text);
+    pieces.fit(usize::MAX, "")
+}
+
+/// [`mrkdwn`] as pieces, of at most the part of `text` an output of `max` units can show.
+fn mrkdwn_pieces(text: &str, max: usize) -> Pieces {
+    let (raw, partial) = fit::raw_prefix(text, max);
+    let mut pieces = Pieces::new();
+    push_mrkdwn(&mut pieces, raw);
+    if partial {
+        pieces.mark_partial();
+    }
+    pieces
+}
+
+fn push_mrkdwn(out: &mut Pieces, text: &str) {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if c == '<'
-            && let Some(end) = rest.find('>')
-        {
-            let inner = &rest[1..end];
-            let token = ["@", "#", "!", "http://", "https://", "mailto:"]
-                .iter()
-                .any(|p| inner.starts_with(p));
-            if token && !inner.contains('<') && !inner.contains('\n') {
-                out.push_str(&rest[..=end]);
-                rest = &rest[end + 1..];
-                continue;
-            }
-        }
         if c == '['
             && let Some((label, url, len)) = markdown_link(rest)
         {
-            out.push('<');
-            out.push_str(&url.replace('|', "%7C"));
-            out.push('|');
-            out.push_str(&escape(label));
-            out.push('>');
+            out.push(&format!("<{}|{}>", link_url(url), escape(label)));
             rest = &rest[len..];
             continue;
         }
@@ -206,21 +407,20 @@ pub fn mrkdwn(text: &str) -> String {
             && let Some(end) = after.find("**")
             && end > 0
         {
-            out.push('*');
-            out.push_str(&mrkdwn(&after[..end]));
-            out.push('*');
+            out.push("*");
+            push_mrkdwn(out, &after[..end]);
+            out.push("*");
             rest = &after[end + 2..];
             continue;
         }
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
+            '&' => out.push("&amp;"),
+            '<' => out.push("&lt;"),
+            '>' => out.push("&gt;"),
+            c => out.push_char(c),
         }
         rest = &rest[c.len_utf8()..];
     }
-    out
 }
 
 /// `[label](url)` at the start of `text`: the label, the URL and the length consumed.
@@ -241,18 +441,16 @@ fn markdown_link(text: &str) -> Option<(&str, &str, usize)> {
     Some((label, url, close + 2 + end + 1))
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// A URL inside `<url|label>`: Slack's control characters and the label separator encoded.
+fn link_url(url: &str) -> String {
+    url.replace('&', "&amp;")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
+        .replace('|', "%7C")
 }
 
-/// Cuts `text` to at most `max` characters, marking the cut with an ellipsis.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -337,12 +535,17 @@ mod tests {
     }
 
     #[test]
-    fn slack_tokens_survive_and_action_ids_come_back() {
+    fn slack_tokens_in_text_are_escaped_and_action_ids_come_back() {
         assert_eq!(
-            mrkdwn("ping <@U1|al> and <!subteam^S1> a<b"),
-            "ping <@U1|al> and <!subteam^S1> a&lt;b"
+            mrkdwn("ping <@U1|al> and <!subteam^S1> <!channel> a<b"),
+            "ping &lt;@U1|al&gt; and &lt;!subteam^S1&gt; &lt;!channel&gt; a&lt;b"
         );
         assert_eq!(mrkdwn("**x** [y](ftp://z)"), "*x* [y](ftp://z)");
+        assert_eq!(
+            mrkdwn("[a](https://x><!channel>|y)"),
+            "<https://x%3E%3C!channel%3E%7Cy|a>",
+            "a link cannot smuggle a token out"
+        );
         assert_eq!(action_id_of("alert.ack~12"), Some("alert.ack"));
         assert_eq!(action_id_of("alert.ack"), Some("alert.ack"));
         assert_eq!(action_id_of("a~b"), Some("a~b"));
