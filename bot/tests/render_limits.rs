@@ -306,7 +306,7 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[database]\nurl = \"sqlite://{}\"\n[chat]\nconsole = \"off\"\n\
-             [slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"\napi_url = \"{slack_url}\"\n\
+             [slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"\napi_url = \"{slack_url}\"\npost_interval = \"0s\"\n\
              [discord]\nbot_token = \"discord-test\"\napi_url = \"{discord_url}\"\n\
              [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
              [channels.security-incidents]\nslack = \"C0INC\"\ndiscord = \"100000000000000010\"\n\

@@ -166,7 +166,7 @@ impl Harness {
         let text = format!(
             "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
              [github]\nwebhook_secret = \"{WEBHOOK_SECRET}\"\n\
-             [slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"\napi_url = \"{slack_url}\"\n\
+             [slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"\napi_url = \"{slack_url}\"\npost_interval = \"0s\"\n\
              [discord]\nbot_token = \"discord-test\"\napplication_id = \"{APP}\"\npublic_key = \"{public_key}\"\n\
              api_url = \"{discord_url}\"\n\
              [channels.security-incidents]\nslack = \"C0INC\"\ndiscord = \"{CHANNEL}\"\n\
