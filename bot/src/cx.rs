@@ -12,7 +12,7 @@ use crate::message::Message;
 use crate::pipeline::Shared;
 use crate::plugin::PluginError;
 use crate::space::Space;
-use crate::store::{inbox, outbox, spaces, timers};
+use crate::store::{inbox, outbox, plugin_state, spaces, timers};
 
 /// What a handler changed besides its own tables, so the dispatcher knows whom to wake after commit.
 #[derive(Debug, Default, Clone, Copy)]
@@ -253,6 +253,31 @@ impl<'a> Cx<'a> {
     /// This plugin's pending timers whose keys start with `prefix`, soonest first.
     pub async fn timers(&mut self, prefix: &str) -> Result<Vec<timers::PendingTimer>, PluginError> {
         Ok(timers::list(self.conn, self.plugin, prefix).await?)
+    }
+
+    /// The value this plugin stored under `key` with [`Cx::kv_set`], when there is one. For a
+    /// plugin with a few counters or settings that would rather not write a migration; anything
+    /// queried or listed belongs in tables of its own. Keys are per plugin: two plugins never see
+    /// each other's.
+    pub async fn kv_get<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, PluginError> {
+        match plugin_state::get(self.conn, self.plugin, key).await? {
+            Some(text) => Ok(Some(serde_json::from_str(&text)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `value` (as JSON) under this plugin's `key`, with this transaction: if the handler
+    /// fails, the old value stays.
+    pub async fn kv_set<T: serde::Serialize>(&mut self, key: &str, value: &T) -> Result<(), PluginError> {
+        let now = self.now();
+        let value = serde_json::to_value(value)?;
+        plugin_state::set(self.conn, self.plugin, key, &value, now).await?;
+        Ok(())
+    }
+
+    /// Deletes this plugin's `key`. Returns whether it was there.
+    pub async fn kv_delete(&mut self, key: &str) -> Result<bool, PluginError> {
+        Ok(plugin_state::delete(self.conn, self.plugin, key).await?)
     }
 
     /// Announces a domain event (`incident.opened`, …) for other plugins; it is handled after this

@@ -4,6 +4,7 @@
 
 pub mod inbox;
 pub mod outbox;
+pub mod plugin_state;
 pub mod security_log;
 pub mod spaces;
 pub mod timers;

@@ -25,3 +25,20 @@ pub use normalize::{
 };
 pub use plugin::{AlertNotifier, NAME, grouping_key};
 pub use render::{ACK, INCIDENT};
+
+impl crate::registry::PluginFactory for AlertNotifier {
+    const NAME: &'static str = NAME;
+    type Config = AlertNotifierConfig;
+
+    fn build(
+        config: AlertNotifierConfig,
+        core: &sentinel_bot::config::Config,
+    ) -> Result<Self, Vec<sentinel_bot::config::ConfigError>> {
+        let problems = config.check(core, &crate::registry::prefix::<Self>());
+        if problems.is_empty() {
+            Ok(AlertNotifier::new(config))
+        } else {
+            Err(problems)
+        }
+    }
+}

@@ -39,3 +39,16 @@ pub use checklist::{Cadence, Check, ItemSpec, default_cron, default_items};
 pub use config::{AuditConfig, ScheduleSection, Settings};
 pub use period::Period;
 pub use plugin::{AuditScheduler, NAME};
+
+impl crate::registry::PluginFactory for AuditScheduler {
+    const NAME: &'static str = NAME;
+    type Config = AuditConfig;
+
+    /// Resolves the schedules in `[schedule] time_zone` unless the section names its own zone.
+    fn build(
+        config: AuditConfig,
+        core: &sentinel_bot::config::Config,
+    ) -> Result<Self, Vec<sentinel_bot::config::ConfigError>> {
+        config.resolve(&core.schedule.time_zone).map(AuditScheduler::new)
+    }
+}

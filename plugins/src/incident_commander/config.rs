@@ -273,9 +273,15 @@ impl IncidentConfig {
     /// Reads `[plugins.incident_commander]` and checks it against the rest of `config`.
     pub fn from_config(config: &Config, name: &str) -> Result<Self, Vec<ConfigError>> {
         let prefix = format!("plugins.{name}");
-        let mut parsed: Self =
+        let parsed: Self =
             sentinel_bot::config::deserialize_named(config.plugin_section(name), &prefix).map_err(|e| vec![e])?;
-        parsed.tracking_issue.logins = config
+        parsed.resolve(config, &prefix)
+    }
+
+    /// Completes a parsed section from the rest of `config` (the people's GitHub logins) and
+    /// checks it; error keys start with `prefix`.
+    pub fn resolve(mut self, config: &Config, prefix: &str) -> Result<Self, Vec<ConfigError>> {
+        self.tracking_issue.logins = config
             .people
             .iter()
             .filter_map(|(name, person)| {
@@ -283,8 +289,8 @@ impl IncidentConfig {
                 (!login.is_empty()).then(|| (name.clone(), login.to_owned()))
             })
             .collect();
-        let errors = parsed.problems(config, &prefix);
-        if errors.is_empty() { Ok(parsed) } else { Err(errors) }
+        let errors = self.problems(config, prefix);
+        if errors.is_empty() { Ok(self) } else { Err(errors) }
     }
 
     fn problems(&self, config: &Config, prefix: &str) -> Vec<ConfigError> {

@@ -28,3 +28,18 @@ pub use commands::{IncidentCommand, Op};
 pub use config::{Checklists, Grouping, IncidentConfig, Roles, SpaceConfig, TrackingIssue};
 pub use model::{IncidentId, IncidentState, Stage};
 pub use plugin::IncidentCommander;
+
+impl crate::registry::PluginFactory for IncidentCommander {
+    const NAME: &'static str = IncidentCommander::NAME;
+    type Config = IncidentConfig;
+
+    /// Checks the roles against `[people]` and `[groups]` and learns everyone's GitHub login.
+    fn build(
+        config: IncidentConfig,
+        core: &sentinel_bot::config::Config,
+    ) -> Result<Self, Vec<sentinel_bot::config::ConfigError>> {
+        config
+            .resolve(core, &crate::registry::prefix::<Self>())
+            .map(IncidentCommander::new)
+    }
+}

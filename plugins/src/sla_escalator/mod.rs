@@ -30,3 +30,16 @@ pub use config::{BusinessHoursConfig, LevelsConfig, PolicyConfig, Settings, Seve
 pub use duration::{BusinessUnit, SlaDuration, Span};
 pub use plugin::{NAME, SlaEscalator};
 pub use policy::{Level, SeverityPolicy, Snapshot, Step, default_policy};
+
+impl crate::registry::PluginFactory for SlaEscalator {
+    const NAME: &'static str = NAME;
+    type Config = SlaConfig;
+
+    /// Checks the levels and policies against `[people]`, `[groups]` and the business calendar.
+    fn build(
+        config: SlaConfig,
+        core: &sentinel_bot::config::Config,
+    ) -> Result<Self, Vec<sentinel_bot::config::ConfigError>> {
+        SlaEscalator::from_config(&config, core)
+    }
+}
