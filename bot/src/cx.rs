@@ -5,7 +5,7 @@ use serde_json::Value;
 use sqlx::SqliteConnection;
 
 use crate::chat::Directory;
-use crate::event::{NewEvent, Origin};
+use crate::event::{DomainEventPayload, NewEvent, Origin};
 use crate::github::GitHubRequest;
 use crate::ids::{ChannelRef, DedupKey, EventId, Platform};
 use crate::message::Message;
@@ -280,8 +280,16 @@ impl<'a> Cx<'a> {
         Ok(plugin_state::delete(self.conn, self.plugin, key).await?)
     }
 
-    /// Announces a domain event (`incident.opened`, …) for other plugins; it is handled after this
-    /// transaction commits, and only if it does.
+    /// Announces a typed domain event for other plugins, under its `T::KIND`; it is handled after
+    /// this transaction commits, and only if it does. Consumers read it back with
+    /// [`DomainEvent::decode`](crate::DomainEvent::decode).
+    pub async fn publish<T: DomainEventPayload>(&mut self, event: &T) -> Result<(), PluginError> {
+        self.emit(T::KIND, serde_json::to_value(event)?).await
+    }
+
+    /// Announces an untyped domain event (`kind` and a JSON payload); it is handled after this
+    /// transaction commits, and only if it does. Plugins prefer [`Cx::publish`], whose payload type
+    /// is shared with its consumers.
     pub async fn emit(&mut self, kind: &str, payload: Value) -> Result<(), PluginError> {
         let key = self.next_key();
         let now = self.now();

@@ -2,6 +2,7 @@
 //! acknowledged and handed to plugins by the dispatcher.
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -136,6 +137,61 @@ pub struct DomainEvent {
     pub payload: Value,
 }
 
+impl DomainEvent {
+    /// The event for a typed payload, in the wire format [`Cx::publish`](crate::Cx::publish) stores.
+    pub fn of<T: DomainEventPayload>(payload: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            kind: T::KIND.to_owned(),
+            payload: serde_json::to_value(payload)?,
+        })
+    }
+
+    /// Whether this is a `T`, by kind (the payload is not looked at).
+    pub fn is<T: DomainEventPayload>(&self) -> bool {
+        self.kind == T::KIND
+    }
+
+    /// Reads the payload as a `T`. Fails when the kind is not `T::KIND` or the payload does not
+    /// have `T`'s shape (the error names the kind and the field).
+    pub fn decode<T: DomainEventPayload>(&self) -> Result<T, DomainDecodeError> {
+        if self.kind != T::KIND {
+            return Err(DomainDecodeError::WrongKind {
+                expected: T::KIND,
+                found: self.kind.clone(),
+            });
+        }
+        T::deserialize(&self.payload).map_err(|source| DomainDecodeError::Shape { kind: T::KIND, source })
+    }
+}
+
+/// A typed domain event payload: the one definition both the plugin that publishes it and the
+/// plugins that consume it use, so a renamed field fails to compile rather than to be read.
+pub trait DomainEventPayload: Serialize + DeserializeOwned {
+    /// The dotted kind it travels under, `<noun>.<past-tense verb>`; subscribe with it.
+    const KIND: &'static str;
+}
+
+/// A domain event that is not the payload it was read as.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainDecodeError {
+    /// The event is of another kind.
+    #[error("expected a `{expected}` event, got `{found}`")]
+    WrongKind {
+        /// The kind asked for.
+        expected: &'static str,
+        /// The event's kind.
+        found: String,
+    },
+    /// The kind matches but the payload does not have the expected shape.
+    #[error("bad `{kind}` payload: {source}")]
+    Shape {
+        /// The event's kind.
+        kind: &'static str,
+        /// Why, naming the field.
+        source: serde_json::Error,
+    },
+}
+
 /// An event on its way into the inbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
@@ -235,5 +291,42 @@ impl Event {
             "domain" => Event::Domain(serde_json::from_str(payload).map_err(bad)?),
             other => return Err(DecodeError::UnknownKind(other.to_owned())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Probed {
+        by: String,
+    }
+
+    impl DomainEventPayload for Probed {
+        const KIND: &'static str = "probe.seen";
+    }
+
+    #[test]
+    fn a_typed_payload_round_trips_and_a_wrong_kind_or_shape_says_so() {
+        let event = DomainEvent::of(&Probed { by: "alice".into() }).expect("encode");
+        assert_eq!(event.kind, "probe.seen");
+        assert_eq!(event.payload, serde_json::json!({ "by": "alice" }));
+        assert!(event.is::<Probed>());
+        assert_eq!(event.decode::<Probed>().expect("decode"), Probed { by: "alice".into() });
+
+        let other = DomainEvent {
+            kind: "probe.lost".into(),
+            payload: serde_json::json!({ "by": "alice" }),
+        };
+        let err = other.decode::<Probed>().expect_err("wrong kind");
+        assert_eq!(err.to_string(), "expected a `probe.seen` event, got `probe.lost`");
+
+        let renamed = DomainEvent {
+            kind: "probe.seen".into(),
+            payload: serde_json::json!({ "who": "alice" }),
+        };
+        let err = renamed.decode::<Probed>().expect_err("wrong shape");
+        assert!(err.to_string().contains("missing field `by`"), "{err}");
     }
 }

@@ -50,7 +50,8 @@ pub use bot::{Bot, BotOptions};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use cx::Cx;
 pub use event::{
-    Action, Actor, Command, DomainEvent, Event, GitHubDelivery, NewEvent, Origin, ScheduleTick, TimerFired,
+    Action, Actor, Command, DomainDecodeError, DomainEvent, DomainEventPayload, Event, GitHubDelivery, NewEvent,
+    Origin, ScheduleTick, TimerFired,
 };
 pub use ids::{ChannelRef, DedupKey, EventId, MessageKey, Platform, SpaceKey, TimerKey};
 pub use message::{Button, ButtonKind, ButtonStyle, Field, Mention, Message};

@@ -3,8 +3,9 @@
 //! A plugin declares its slash commands, cron schedules and subscriptions; the core owns sockets,
 //! retries, timers and transactions. `handle` runs inside one database transaction per event: every
 //! effect made through [`Cx`] commits with the record that the plugin handled the event, or not at
-//! all. Return `Err` only for failures worth retrying (a database error, a bug); a user's bad input
-//! is answered with a reply and `Ok(())`.
+//! all. A user's mistake (bad arguments, an unknown id) is returned as [`PluginError::User`]: the
+//! dispatcher answers the caller privately with its text and does not retry. Every other `Err` is
+//! an internal failure: logged with its cause, retried, and never shown raw to a chat user.
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
@@ -193,10 +194,18 @@ impl MissedRun {
     }
 }
 
-/// Why a plugin could not handle an event. The dispatcher rolls back the plugin's effects, retries
-/// with backoff and, after the configured number of attempts, parks the event as dead.
+/// Why a plugin could not handle an event. The dispatcher rolls back the plugin's effects. For
+/// [`PluginError::User`] it then answers the command's caller privately and is done; any other
+/// error is internal: logged with its cause, retried with backoff and, after the configured number
+/// of attempts, parked as dead — the caller of a command or button then only hears that something
+/// went wrong and was logged.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
+    /// The user's mistake (bad arguments, an unknown id, …). The text is what to tell them: it goes
+    /// privately to whoever typed the command or clicked the button, is not retried and nothing the
+    /// handler did commits. For an event without a person behind it, it is only logged.
+    #[error("user error: {0}")]
+    User(String),
     /// A database statement failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -212,6 +221,11 @@ pub enum PluginError {
 }
 
 impl PluginError {
+    /// The user's mistake, to be answered privately with `message`.
+    pub fn user(message: impl Into<String>) -> Self {
+        PluginError::User(message.into())
+    }
+
     /// An error with a message.
     pub fn failed(message: impl Into<String>) -> Self {
         PluginError::Failed(message.into())

@@ -369,3 +369,83 @@ async fn unknown_commands_and_help_answer_the_caller_only() {
     );
     bot.stop().await;
 }
+
+/// `/picky <word>`: `oops` is the caller's mistake, `boom` an internal failure; both after effects
+/// that must not survive.
+struct Picky {
+    calls: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Plugin for Picky {
+    fn name(&self) -> &'static str {
+        "picky"
+    }
+
+    fn commands(&self) -> Vec<sentinel_bot::CommandSpec> {
+        vec![sentinel_bot::CommandSpec {
+            name: "picky".into(),
+            description: "Fails on purpose".into(),
+            subcommands: Vec::new(),
+        }]
+    }
+
+    async fn handle(&self, cx: &mut Cx<'_>, event: &Event) -> Result<(), PluginError> {
+        let Event::Command(command) = event else { return Ok(()) };
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        cx.send(Message::new("security-incidents", "half done")).await?;
+        cx.set_timer("half", cx.now() + Duration::hours(1), json!({})).await?;
+        match command.args.as_str() {
+            "oops" => Err(PluginError::user("`oops` is not a word picky knows.")),
+            _ => Err(PluginError::failed("token=s3cret rejected by the database")),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_user_error_is_answered_privately_once_and_an_internal_one_only_as_logged() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let plugin: Arc<dyn Plugin> = Arc::new(Picky { calls: calls.clone() });
+    let plugin = Arc::new(std::sync::Mutex::new(Some(plugin)));
+    let config = "[pipeline]\nmax_attempts = 2\nretry_base = \"10s\"\nretry_max = \"1m\"\n";
+    let mut bot = TestBot::start(config, move || {
+        plugin.lock().expect("lock").take().into_iter().collect()
+    })
+    .await
+    .expect("start");
+
+    // The user's mistake: their private answer only, nothing the handler did, no retry, not dead.
+    let printed = bot.command_as("alice", "/picky oops").await;
+    let texts: Vec<&str> = printed.iter().map(|p| p.message.text.as_str()).collect();
+    assert_eq!(texts, ["`oops` is not a word picky knows."]);
+    assert_eq!(
+        printed[0].kind,
+        sentinel_bot::chat::console::PrintedKind::Ephemeral { user: "alice".into() }
+    );
+    assert_eq!(count(&bot, "SELECT COUNT(*) FROM timers").await, 0);
+    assert!(bot.advance(Duration::minutes(5)).await.is_empty());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let mut conn = bot.bot().pool().acquire().await.expect("conn");
+    assert!(inbox::dead(&mut conn).await.expect("dead").is_empty());
+    drop(conn);
+
+    // An internal failure: retried, then parked; the caller hears only that it was logged.
+    let printed = bot.command_as("alice", "/picky boom").await;
+    assert!(printed.is_empty(), "{printed:?}");
+    let printed = bot.advance(Duration::seconds(11)).await;
+    let texts: Vec<&str> = printed.iter().map(|p| p.message.text.as_str()).collect();
+    assert_eq!(texts, [sentinel_bot::pipeline::dispatcher::SOMETHING_WENT_WRONG]);
+    assert_eq!(
+        printed[0].kind,
+        sentinel_bot::chat::console::PrintedKind::Ephemeral { user: "alice".into() }
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let mut conn = bot.bot().pool().acquire().await.expect("conn");
+    let dead = inbox::dead(&mut conn).await.expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].error, "token=s3cret rejected by the database");
+    drop(conn);
+    assert!(bot.advance(Duration::minutes(5)).await.is_empty());
+    assert_eq!(count(&bot, "SELECT COUNT(*) FROM timers").await, 0);
+    bot.stop().await;
+}

@@ -1,5 +1,5 @@
 //! The SLA escalator at chat level: real pipeline, real SQLite, manual clock. Incidents are driven
-//! by pushing the incident commander's domain events (CONTRACT.md) directly.
+//! by pushing the incident commander's domain events (`sentinel_plugins::domain`) directly.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -21,7 +21,9 @@ use super::router::Router;
 use super::{Shared, Shutdown, Wakers, backoff};
 use crate::config::PipelineConfig;
 use crate::cx::{Cx, Effects};
+use crate::event::{Event, Origin};
 use crate::ids::EventId;
+use crate::message::Message;
 use crate::metrics::HandledLabels;
 use crate::plugin::PluginError;
 use crate::store::inbox::{self, Handling, Outcome, PendingRow};
@@ -209,6 +211,13 @@ async fn handle_event(
                 succeeded.push(name);
                 count(shared, name, "ok");
             }
+            Err(PluginError::User(text)) => {
+                savepoint.rollback().await?;
+                tracing::info!(plugin = name, answer = %text, "user error answered privately");
+                answer_caller(tx, shared, name, row.id, &stored.event, &text, effects).await?;
+                succeeded.push(name);
+                count(shared, name, "user_error");
+            }
             Err(err) => {
                 savepoint.rollback().await?;
                 let attempts = attempts + 1;
@@ -221,6 +230,7 @@ async fn handle_event(
                     };
                     inbox::record_handling(tx, row.id, name, outcome, now).await?;
                     count(shared, name, "dead");
+                    answer_caller(tx, shared, name, row.id, &stored.event, SOMETHING_WENT_WRONG, effects).await?;
                 } else {
                     let delay = backoff(settings.retry_base.std(), settings.retry_max.std(), attempts);
                     let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
@@ -244,6 +254,54 @@ async fn handle_event(
         }
     }
     Ok(wait_until)
+}
+
+/// What the caller of a command or button hears when handling it failed for good; the cause is
+/// in the log and in `sentinel dead list`, never in chat.
+pub const SOMETHING_WENT_WRONG: &str = "Something went wrong while handling that; it was logged.";
+
+/// The person behind a command or click, if the event has one.
+fn caller_of(event: &Event) -> Option<&Origin> {
+    match event {
+        Event::Command(command) => Some(&command.origin),
+        Event::Action(action) => Some(&action.origin),
+        Event::GitHub(_) | Event::Timer(_) | Event::Schedule(_) | Event::Domain(_) => None,
+    }
+}
+
+/// Answers the person behind `event`, privately, in its own savepoint. An event with nobody behind
+/// it has nobody to answer: the text is only logged. Failing to queue the answer is logged too;
+/// it must not undo the handling record.
+async fn answer_caller(
+    tx: &mut sqlx::SqliteConnection,
+    shared: &Shared,
+    plugin: &'static str,
+    event_id: EventId,
+    event: &Event,
+    text: &str,
+    effects: &mut Effects,
+) -> Result<(), sqlx::Error> {
+    let Some(origin) = caller_of(event) else {
+        tracing::warn!(plugin, answer = %text, "a user error on an event nobody typed or clicked");
+        return Ok(());
+    };
+    let mut savepoint = tx.begin().await?;
+    let mut answer_effects = Effects::default();
+    let sent = {
+        let mut cx = Cx::new(&mut savepoint, shared, plugin, event_id, &mut answer_effects);
+        cx.reply_private(origin, Message::reply(text)).await
+    };
+    match sent {
+        Ok(()) => {
+            savepoint.commit().await?;
+            effects.messages |= answer_effects.messages;
+        }
+        Err(err) => {
+            savepoint.rollback().await?;
+            tracing::error!(plugin, cause = %err, "could not queue the answer to the caller");
+        }
+    }
+    Ok(())
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {

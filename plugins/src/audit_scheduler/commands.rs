@@ -80,7 +80,7 @@ pub async fn handle(plugin: &AuditScheduler, cx: &mut Cx<'_>, command: &Command)
         Ok(parsed) => parsed,
         Err(err) => {
             let help = plugin.spec().help_text();
-            return tell(cx, &command.origin, format!("{err}\n{help}")).await;
+            return Err(PluginError::user(format!("{err}\n{help}")));
         }
     };
     let origin = &command.origin;
@@ -107,7 +107,7 @@ pub async fn handle(plugin: &AuditScheduler, cx: &mut Cx<'_>, command: &Command)
         AuditCommand::History { audit } => {
             let cadence = match audit.as_deref().map(str::parse::<Cadence>).transpose() {
                 Ok(cadence) => cadence,
-                Err(err) => return tell(cx, origin, format!("{err}\nUsage: /audit history [audit]")).await,
+                Err(err) => return Err(PluginError::user(format!("{err}\nUsage: /audit history [audit]"))),
             };
             let mut runs = Vec::new();
             for run in store::recent_runs(cx.db(), cadence, 10).await? {
@@ -120,15 +120,12 @@ pub async fn handle(plugin: &AuditScheduler, cx: &mut Cx<'_>, command: &Command)
         AuditCommand::Run { audit } => {
             let cadence = match audit.parse::<Cadence>() {
                 Ok(cadence) => cadence,
-                Err(err) => return tell(cx, origin, format!("{err}\nUsage: /audit run <audit>")).await,
+                Err(err) => return Err(PluginError::user(format!("{err}\nUsage: /audit run <audit>"))),
             };
             if plugin.settings().audit(cadence).is_none() {
-                return tell(
-                    cx,
-                    origin,
-                    format!("The {cadence} audit is disabled (plugins.audit_scheduler.{cadence}.enabled)."),
-                )
-                .await;
+                return Err(PluginError::user(format!(
+                    "The {cadence} audit is disabled (plugins.audit_scheduler.{cadence}.enabled)."
+                )));
             }
             let now = cx.now();
             match plugin.start_run(cx, cadence, now, false, Some(&who)).await? {
@@ -214,12 +211,12 @@ pub async fn tick(
     };
     let run = match find_run(cx, run_text).await? {
         Ok(run) => run,
-        Err(err) => return tell(cx, origin, format!("{err}\nUsage: {usage}")).await,
+        Err(err) => return Err(PluginError::user(format!("{err}\nUsage: {usage}"))),
     };
     let items = store::items(cx.db(), run.id).await?;
     let item = match find_item(&items, item_text) {
         Ok(item) => item.clone(),
-        Err(err) => return tell(cx, origin, format!("{err}\nUsage: {usage}")).await,
+        Err(err) => return Err(PluginError::user(format!("{err}\nUsage: {usage}"))),
     };
     let tz = plugin.settings().tz;
     if item.state == state {
@@ -281,12 +278,12 @@ async fn report(
     let period = match period {
         Some(text) => match text.parse::<Period>() {
             Ok(period) => period,
-            Err(err) => return tell(cx, origin, format!("{err}\nUsage: /audit report [period]")).await,
+            Err(err) => return Err(PluginError::user(format!("{err}\nUsage: /audit report [period]"))),
         },
         None => Period::month_of(now, tz).previous(),
     };
     if period.start(tz) > now {
-        return tell(cx, origin, format!("{} has not started yet.", period.label())).await;
+        return Err(PluginError::user(format!("{} has not started yet.", period.label())));
     }
     if let Some(existing) = store::latest_report(cx.db(), &period.to_string()).await? {
         if let (true, Some(markdown)) = (existing.posted, existing.markdown.as_deref()) {

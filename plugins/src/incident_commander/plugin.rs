@@ -91,11 +91,11 @@ impl Plugin for IncidentCommander {
         match event {
             Event::Command(command) => match commands::parse(&command.args) {
                 Ok(op) => self.perform(cx, &command.origin, op, true).await,
-                Err(text) => cx.reply_private(&command.origin, Message::reply(text)).await,
+                Err(text) => Err(PluginError::User(text)),
             },
             Event::Action(action) => match commands::parse_action(action) {
                 Ok(op) => self.perform(cx, &action.origin, op, false).await,
-                Err(text) => cx.reply_private(&action.origin, Message::reply(text)).await,
+                Err(text) => Err(PluginError::User(text)),
             },
             Event::Domain(domain) => match GitHubResponse::for_plugin(event, Self::NAME) {
                 Some(response) => tracking::on_response(cx, &self.config, &response).await,

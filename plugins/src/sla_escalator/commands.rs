@@ -51,9 +51,7 @@ pub async fn handle(settings: &Settings, cx: &mut Cx<'_>, command: &Command) -> 
         Ok(parsed) => parsed,
         Err(message) => {
             let help = CommandSpec::from_clap(COMMAND, &SlaCommand::command()).help_text();
-            return cx
-                .reply_private(&command.origin, Message::reply(format!("{message}\n\n{help}")))
-                .await;
+            return Err(PluginError::user(format!("{message}\n\n{help}")));
         }
     };
     match parsed {
@@ -105,7 +103,7 @@ async fn status(cx: &mut Cx<'_>, command: &Command, id: Option<&str>) -> Result<
                         text.trim_start_matches('#'),
                         usage("status")
                     );
-                    return cx.reply_private(&command.origin, Message::reply(text)).await;
+                    return Err(PluginError::User(text));
                 }
             }
         }
@@ -178,18 +176,14 @@ async fn silence(
     if !may_silence(settings, cx, command) {
         return refuse(settings, cx, command, "silence").await;
     }
-    let bad = |problem: String| Message::reply(format!("{problem}\nUsage: {}", usage("silence")));
+    let bad = |problem: String| PluginError::User(format!("{problem}\nUsage: {}", usage("silence")));
     if let Err(problem) = check_pattern(pattern) {
-        return cx.reply_private(&command.origin, bad(problem)).await;
+        return Err(bad(problem));
     }
     let length = match duration.parse::<HumanDuration>() {
         Ok(length) if !length.std().is_zero() => length.chrono(),
-        Ok(_) => {
-            return cx
-                .reply_private(&command.origin, bad("A silence must last longer than 0.".to_owned()))
-                .await;
-        }
-        Err(problem) => return cx.reply_private(&command.origin, bad(problem)).await,
+        Ok(_) => return Err(bad("A silence must last longer than 0.".to_owned())),
+        Err(problem) => return Err(bad(problem)),
     };
     let reason = reason.trim();
     let now = cx.now();
@@ -229,7 +223,7 @@ async fn unsilence(settings: &Settings, cx: &mut Cx<'_>, command: &Command, id: 
             id.trim_start_matches('#'),
             usage("unsilence")
         );
-        return cx.reply_private(&command.origin, Message::reply(text)).await;
+        return Err(PluginError::User(text));
     };
     let by = cx.directory().display(&command.origin.actor);
     store::lift_silence(cx.db(), silence.id, &by, now).await?;

@@ -1,4 +1,4 @@
-//! The incident commander's domain events this plugin consumes (see CONTRACT.md), read leniently:
+//! The incident commander's domain events this plugin consumes (see [`crate::domain`]), read leniently:
 //! unknown fields are ignored, and a missing or unreadable time falls back to the handling time.
 
 use chrono::{DateTime, Utc};
