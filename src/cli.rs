@@ -210,6 +210,7 @@ fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
 }
 
 async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
+    let stop = StopSignal::install();
     let loaded = load(path)?;
     let problems = problems(&loaded);
     if !problems.is_empty() {
@@ -262,7 +263,7 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
             eprintln!("console chat: type /sentinel help");
         }
     }
-    wait_for_signal().await;
+    stop.wait().await;
     eprintln!("shutting down");
     bot.shutdown(grace).await;
     Ok(ExitCode::SUCCESS)
@@ -348,24 +349,36 @@ async fn register_discord_commands(path: Option<PathBuf>, guild: Option<u64>) ->
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() {
+/// SIGTERM or Ctrl-C. The handlers are installed when this is created, so a signal that arrives
+/// while the bot is still starting means a clean shutdown, not the default immediate death.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignal {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Self { signals }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut term, mut interrupt)) = self.signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

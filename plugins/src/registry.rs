@@ -79,30 +79,16 @@ pub fn build(config: &Config) -> Result<Vec<Arc<dyn Plugin>>, Vec<ConfigError>> 
 /// One plugin: `Ok(None)` when it is disabled.
 pub fn build_one<P: PluginFactory>(core: &Config) -> Result<Option<Arc<dyn Plugin>>, Vec<ConfigError>> {
     let prefix = prefix::<P>();
-    let mut section = core.plugin_section(P::NAME);
-    let enabled = take_enabled(&mut section, &prefix)?.unwrap_or(P::ENABLED_BY_DEFAULT);
-    let config: P::Config = deserialize_named(section, &prefix).map_err(|err| vec![err])?;
+    let enabled = core
+        .plugin_enabled(P::NAME)
+        .map_err(|err| vec![err])?
+        .unwrap_or(P::ENABLED_BY_DEFAULT);
+    let config: P::Config = deserialize_named(core.plugin_section(P::NAME), &prefix).map_err(|err| vec![err])?;
     if !enabled {
         return Ok(None);
     }
     let plugin = P::build(config, core)?;
     Ok(Some(Arc::new(plugin)))
-}
-
-/// Removes `enabled` from a section, returning its value when it was there.
-fn take_enabled(section: &mut toml::Value, prefix: &str) -> Result<Option<bool>, Vec<ConfigError>> {
-    let Some(table) = section.as_table_mut() else {
-        // Not a table: deserialising the section reports it.
-        return Ok(None);
-    };
-    match table.remove("enabled") {
-        None => Ok(None),
-        Some(toml::Value::Boolean(on)) => Ok(Some(on)),
-        Some(other) => Err(vec![ConfigError::new(
-            format!("{prefix}.enabled"),
-            format!("must be true or false, not {}", other.type_str()),
-        )]),
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::ConfigError;
 use super::duration::HumanDuration;
 use super::secret::Secret;
 
@@ -389,11 +390,31 @@ impl Config {
         }
     }
 
-    /// A plugin's section as TOML (an empty table when absent).
+    /// A plugin's own settings as TOML (an empty table when absent): its section without the
+    /// `enabled` switch, which every plugin has and the plugin registry reads
+    /// ([`Config::plugin_enabled`]).
     pub fn plugin_section(&self, name: &str) -> toml::Value {
-        self.plugins
+        let mut section = self
+            .plugins
             .get(name)
             .cloned()
-            .unwrap_or_else(|| toml::Value::Table(toml::Table::new()))
+            .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+        if let Some(table) = section.as_table_mut() {
+            table.remove("enabled");
+        }
+        section
+    }
+
+    /// The `enabled` switch of a plugin's section, when it is set; an error when it is not a
+    /// boolean.
+    pub fn plugin_enabled(&self, name: &str) -> Result<Option<bool>, ConfigError> {
+        match self.plugins.get(name).and_then(|section| section.get("enabled")) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(on)) => Ok(Some(*on)),
+            Some(other) => Err(ConfigError::new(
+                format!("plugins.{name}.enabled"),
+                format!("must be true or false, not {}", other.type_str()),
+            )),
+        }
     }
 }
