@@ -3,7 +3,7 @@
 //! must not make a row as large as the sender likes.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 
 use super::to_ms;
 
@@ -53,6 +53,22 @@ pub async fn count_since(
         .bind(kind)
         .fetch_one(conn)
         .await
+}
+
+/// Entries since `since`, counted by kind, most frequent first (a row summing repeated rejections
+/// counts for as many as it stands for).
+pub async fn counts_by_kind_since(
+    conn: &mut SqliteConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT kind, SUM(count) AS n FROM security_log WHERE at >= ? GROUP BY kind ORDER BY n DESC, kind")
+            .bind(to_ms(since))
+            .fetch_all(conn)
+            .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("kind")?, row.try_get("n")?)))
+        .collect()
 }
 
 /// `text` cut to at most `max` characters (ending with `…` when cut), with control characters

@@ -96,7 +96,7 @@ impl AuditScheduler {
         };
         let mut pending = 0;
         let mut report_item = None;
-        let security_log = store::security_log_since(cx.db(), since).await?;
+        let security_log = sentinel_bot::store::security_log::counts_by_kind_since(cx.db(), since).await?;
         let context = self.context(now, since);
         for (index, spec) in audit.items.iter().enumerate() {
             let position = i64::try_from(index).unwrap_or(i64::MAX) + 1;
