@@ -1,5 +1,8 @@
 //! What each operation does. Every operation checks everything first and answers bad input with
 //! [`Failure::User`] before it writes anything, so a refused request changes nothing.
+//!
+//! Over 600 lines: one function per operation; splitting them by family (lifecycle, people,
+//! severity, post-mortem) is open under issue 13 item 3.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sentinel_bot::{Cx, Mention, Message, Origin, PluginError, Severity};
