@@ -15,7 +15,7 @@ fi
 cargo build --release --quiet --bin sentinel
 WORK="$(mktemp -d)"
 trap 'kill "${PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-BODY_FILE="${BODY_FILE:-$PWD/samples/github/dependabot_alert.created.json}"
+BODY_FILE="${BODY_FILE:-$PWD/tests/fixtures/github/dependabot_alert.created.json}"
 SECRET="bench-secret-0123456789abcdef0123456789abcdef"
 PORT="${PORT:-18080}"
 cat > "$WORK/sentinel.toml" <<TOML
@@ -39,6 +39,8 @@ for CONNECTIONS in 32 64; do
   echo "== $CONNECTIONS connections, $DURATION"
   taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/ingest/ingest.lua "http://127.0.0.1:$PORT/webhooks/github" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|JSON|Socket"
 done
+# Where the time went: the write turns of the inbox writer and the dispatcher during the load.
+python3 bench/ingest/turns.py "http://127.0.0.1:$PORT/metrics"
 # The dispatcher defers to acknowledgements during the burst; measure how long handling the backlog
 # takes once it ends, so the end-to-end rate is reported next to the ingest rate.
 pending() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from inbox where state=\"pending\"").fetchone()[0])' "$WORK/sentinel.db"; }

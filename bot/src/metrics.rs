@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// `kind` label.
@@ -60,6 +61,19 @@ pub struct TaskLabel {
     pub task: String,
 }
 
+/// `writer` label: who took the database's write turn (`inbox`, `dispatcher`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WriterLabel {
+    /// The writing task.
+    pub writer: String,
+}
+
+/// Seconds, from 100 µs to ~13 s (doubling): a synced commit takes a millisecond or so on an SSD,
+/// and what matters is the tail.
+fn seconds_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+}
+
 /// Every metric Sentinel exports.
 pub struct Metrics {
     registry: Registry,
@@ -99,6 +113,10 @@ pub struct Metrics {
     pub outbox_failed: Gauge,
     /// Pending timers (schedules included).
     pub timers_pending: Gauge,
+    /// How long a writer waited for the write turn ([`crate::store::WriteLock`]), by writer.
+    pub write_turn_wait: Family<WriterLabel, Histogram>,
+    /// How long a writer held the write turn (its transaction, commit and sync included), by writer.
+    pub write_turn_held: Family<WriterLabel, Histogram>,
 }
 
 impl Default for Metrics {
@@ -130,6 +148,8 @@ impl Metrics {
             outbox_pending: Gauge::default(),
             outbox_failed: Gauge::default(),
             timers_pending: Gauge::default(),
+            write_turn_wait: Family::new_with_constructor(seconds_buckets),
+            write_turn_held: Family::new_with_constructor(seconds_buckets),
             registry: Registry::default(),
         };
         registry.register(
@@ -222,6 +242,16 @@ impl Metrics {
             "Pending timers",
             metrics.timers_pending.clone(),
         );
+        registry.register(
+            "sentinel_write_turn_wait_seconds",
+            "Time a writer waited for the database's write turn",
+            metrics.write_turn_wait.clone(),
+        );
+        registry.register(
+            "sentinel_write_turn_held_seconds",
+            "Time a writer held the database's write turn, commit and sync included",
+            metrics.write_turn_held.clone(),
+        );
         Self { registry, ..metrics }
     }
 
@@ -232,6 +262,20 @@ impl Metrics {
                 r#type: kind.to_owned(),
             })
             .inc();
+    }
+
+    /// Records one write turn of `writer`: `asked` when it asked for the turn, `got` when it got
+    /// it, and now (the turn just ended).
+    pub fn write_turn(&self, writer: &str, asked: std::time::Instant, got: std::time::Instant) {
+        let label = WriterLabel {
+            writer: writer.to_owned(),
+        };
+        self.write_turn_wait
+            .get_or_create(&label)
+            .observe(got.duration_since(asked).as_secs_f64());
+        self.write_turn_held
+            .get_or_create(&label)
+            .observe(got.elapsed().as_secs_f64());
     }
 
     /// The Prometheus text exposition.

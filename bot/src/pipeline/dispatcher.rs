@@ -102,7 +102,14 @@ impl Pace {
     }
 }
 
-/// Handles one batch of at most `limit` due events. Returns how many events it looked at.
+/// Whether a batch that has handled `handled` events ends now because `waiting` inputs wait for the
+/// write turn. The first event is always handled, so the dispatcher still makes progress under load.
+fn hand_over(handled: usize, waiting: usize) -> bool {
+    handled > 0 && waiting > 0
+}
+
+/// Handles one batch of at most `limit` due events, fewer when inputs are waiting for the inbox.
+/// Returns how many events it handled.
 pub async fn dispatch_batch(
     pool: &SqlitePool,
     shared: &Shared,
@@ -110,7 +117,9 @@ pub async fn dispatch_batch(
     wakers: &Wakers,
     limit: usize,
 ) -> Result<usize, sqlx::Error> {
-    let _turn = shared.writes.turn().await;
+    let asked = std::time::Instant::now();
+    let turn = shared.writes.turn().await;
+    let got = std::time::Instant::now();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let now = shared.clock.now();
     let rows = inbox::next_batch(&mut tx, now, limit.max(1)).await?;
@@ -120,7 +129,17 @@ pub async fn dispatch_batch(
     }
     let mut effects = Effects::default();
     let mut finished: Vec<EventId> = Vec::with_capacity(rows.len());
+    let mut handled = 0;
     for row in &rows {
+        // Inputs waiting for the inbox wait for this turn: hand it over after every event then, so
+        // an acknowledgement waits for one event's handling, not a batch's. The rest stay pending.
+        if hand_over(
+            handled,
+            shared.ingest_waiting.load(std::sync::atomic::Ordering::Relaxed),
+        ) {
+            break;
+        }
+        handled += 1;
         // Instrumented, never entered: an entered span held across an await leaks into other tasks.
         let span =
             tracing::info_span!("event", id = row.id.0, key = %row.dedup_key, kind = %row.kind, name = %row.name);
@@ -134,6 +153,8 @@ pub async fn dispatch_batch(
     }
     inbox::finish(&mut tx, &finished, now).await?;
     tx.commit().await?;
+    drop(turn);
+    shared.metrics.write_turn("dispatcher", asked, got);
     if effects.timers {
         wakers.timers.wake();
     }
@@ -143,7 +164,7 @@ pub async fn dispatch_batch(
     if effects.github {
         wakers.github.wake();
     }
-    Ok(rows.len())
+    Ok(handled)
 }
 
 /// Runs every plugin that still has to handle `row`. Returns when the event must be looked at again
@@ -343,5 +364,13 @@ mod tests {
             ..PipelineConfig::default()
         };
         assert_eq!(Pace::new(&off, 3), idle);
+    }
+
+    #[test]
+    fn a_batch_hands_the_write_turn_over_after_one_event_while_inputs_wait() {
+        assert!(!hand_over(0, 5), "the first event is handled even under load");
+        assert!(hand_over(1, 1));
+        assert!(hand_over(7, 32));
+        assert!(!hand_over(7, 0), "nobody waiting: the batch goes on");
     }
 }

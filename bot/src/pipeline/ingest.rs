@@ -159,8 +159,11 @@ impl Writer {
 
 async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {
     let now = shared.clock.now();
+    let asked = std::time::Instant::now();
+    let mut got = asked;
     let result: Result<Vec<Accepted>, sqlx::Error> = async {
         let _turn = shared.writes.turn().await;
+        got = std::time::Instant::now();
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
         let accepted = inbox::insert_many(&mut tx, &events, now)
@@ -172,6 +175,7 @@ async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<
         Ok(accepted)
     }
     .await;
+    shared.metrics.write_turn("inbox", asked, got);
     result.map_err(|err| {
         tracing::error!(cause = ?err, events = batch.len(), "inbox write failed");
         IngestError::Store(err.to_string())
