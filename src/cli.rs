@@ -198,6 +198,9 @@ fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
     for warning in warnings(&loaded) {
         println!("warning: {warning}");
     }
+    if let Some(modes) = config::slack_modes::describe(&loaded.config) {
+        println!("{modes}");
+    }
     if problems.is_empty() {
         println!("{source}: configuration is valid");
         return Ok(ExitCode::SUCCESS);
@@ -289,7 +292,17 @@ async fn chat_platforms(
             Err(err) => eprintln!("warning: {err}; messages wait in the outbox until Slack answers"),
         }
         adapters.push(Arc::new(slack));
-        routes = routes.merge(sentinel_bot::ingress::slack::routes());
+        if config.slack_http_enabled() {
+            routes = routes.merge(sentinel_bot::ingress::slack::routes());
+        }
+        if config.slack_socket_enabled() {
+            use sentinel_bot::ingress::slack_socket::{OpenError, check_app_token};
+            match check_app_token(&config.slack, timeout).await {
+                Ok(()) => eprintln!("Slack: Socket Mode token accepted"),
+                Err(err @ OpenError::Rejected(_)) => return Err(err.into()),
+                Err(err) => eprintln!("warning: {err}; Socket Mode keeps trying to connect"),
+            }
+        }
     }
     if config.discord_enabled() {
         let discord =

@@ -20,6 +20,7 @@ use crate::http::rejections::{self, Rejections};
 use crate::http::server::Limits;
 use crate::http::{self, AppState};
 use crate::ids::Platform;
+use crate::ingress::slack_socket::SocketMode;
 use crate::metrics::Metrics;
 use crate::pipeline::ingest::{self, Ingest};
 use crate::pipeline::router::{Router as EventRouter, RouterError};
@@ -164,6 +165,22 @@ impl Bot {
                 move || crate::github::worker::run(p.clone(), s.clone(), w.clone(), d.clone())
             }),
         ];
+        if config.slack_socket_enabled() {
+            // Stopped with the inbox writer, like the HTTP server: whatever it takes is stored first.
+            let socket = SocketMode::new(
+                &config.slack,
+                ingest.clone(),
+                router.clone(),
+                config.outbox.request_timeout.std(),
+            )
+            .map_err(|err| BotError::Adapter(err.to_string()))?;
+            let socket = Arc::new(socket);
+            for n in 0..config.slack.socket_connections {
+                let (socket, stop) = (socket.clone(), ingest_closing.clone());
+                let task = move || socket.clone().run(stop.clone());
+                workers.push(supervised(&format!("slack_socket:{n}"), &shared, &ingest_closing, task));
+            }
+        }
         for adapter in adapters {
             let name = format!("delivery:{}", adapter.platform());
             let (p, s, wake, d) = (p.clone(), s.clone(), wakers.delivery.clone(), d.clone());

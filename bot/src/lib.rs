@@ -17,7 +17,8 @@
 //! - [`pipeline`]: inbox writer, router, dispatcher, timer engine, delivery workers.
 //! - [`chat`]: the adapter seam, console and generic webhook adapters, people and channel routing.
 //! - [`http`]: health, metrics and the server around the ingress routes.
-//! - [`ingress`]: verified inputs: the GitHub webhook endpoint and its generated secret.
+//! - [`ingress`]: verified inputs: the GitHub webhook endpoint and its generated secret, Slack over
+//!   HTTP and over Socket Mode (an outbound WebSocket), Discord interactions.
 //! - [`github`]: GitHub API requests plugins enqueue, and the worker that performs them.
 //! - [`builtin`]: `/sentinel help` and `/sentinel status`.
 //! - [`supervisor`]: background tasks restarted when they stop or panic, and shown in `/healthz`.

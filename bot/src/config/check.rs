@@ -15,6 +15,7 @@ const SECRET_KEYS: &[&str] = &[
     "github.token",
     "slack.bot_token",
     "slack.signing_secret",
+    "slack.app_token",
     "discord.bot_token",
     "chat.webhook.token",
     "chat.webhook.url",
@@ -98,18 +99,7 @@ fn check_secrets(config: &Config, problems: &mut Vec<ConfigError>) {
             ));
         }
     }
-    if config.slack_enabled() && config.slack.signing_secret.as_ref().is_none_or(|s| s.is_empty()) {
-        problems.push(ConfigError::new(
-            "slack.signing_secret",
-            "Slack is enabled (bot_token set) but the signing secret is missing (SENTINEL_SLACK_SIGNING_SECRET)",
-        ));
-    }
-    if config.slack.signing_secret.is_some() && !config.slack_enabled() {
-        problems.push(ConfigError::new(
-            "slack.bot_token",
-            "a Slack signing secret is set but the bot token is missing (SENTINEL_SLACK_BOT_TOKEN)",
-        ));
-    }
+    super::slack_modes::check(config, problems);
     if config.discord_enabled() {
         if config.discord.application_id.as_deref().is_none_or(str::is_empty) {
             problems.push(ConfigError::new(

@@ -13,6 +13,7 @@ pub const NAMED_ENV: &[(&str, &str)] = &[
     ("SENTINEL_GITHUB_API_URL", "github.api_url"),
     ("SENTINEL_SLACK_BOT_TOKEN", "slack.bot_token"),
     ("SENTINEL_SLACK_SIGNING_SECRET", "slack.signing_secret"),
+    ("SENTINEL_SLACK_APP_TOKEN", "slack.app_token"),
     ("SENTINEL_SLACK_API_URL", "slack.api_url"),
     ("SENTINEL_DISCORD_BOT_TOKEN", "discord.bot_token"),
     ("SENTINEL_DISCORD_APPLICATION_ID", "discord.application_id"),

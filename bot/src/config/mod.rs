@@ -5,6 +5,7 @@ pub mod duration;
 pub mod load;
 pub mod model;
 pub mod secret;
+pub mod slack_modes;
 pub mod warnings;
 
 pub use duration::HumanDuration;

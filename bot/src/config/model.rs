@@ -290,8 +290,19 @@ impl Default for GitHubConfig {
 pub struct SlackConfig {
     /// Bot token (`xoxb-…`). Env: `SENTINEL_SLACK_BOT_TOKEN`.
     pub bot_token: Option<Secret>,
-    /// Signing secret for slash commands and interactions. Env: `SENTINEL_SLACK_SIGNING_SECRET`.
+    /// Signing secret for slash commands and interactions over HTTP (`POST /slack/commands`,
+    /// `POST /slack/interactions`); without it those routes are not served. Env:
+    /// `SENTINEL_SLACK_SIGNING_SECRET`.
     pub signing_secret: Option<Secret>,
+    /// App-level token (`xapp-…`, scope `connections:write`): when set, Sentinel receives slash
+    /// commands and button clicks over Slack's Socket Mode, an outbound WebSocket, so Slack needs
+    /// no inbound port. Either this or `signing_secret` (or both) must be set with `bot_token`.
+    /// Env: `SENTINEL_SLACK_APP_TOKEN`.
+    pub app_token: Option<Secret>,
+    /// Socket Mode connections kept open at once (1 to 10, Slack's limit per app). Slack delivers
+    /// each envelope on one of them; with two, one still receives while the other reconnects
+    /// after Slack's routine refresh.
+    pub socket_connections: usize,
     /// Web API base URL (GovSlack: `https://slack-gov.com/api`). Env: `SENTINEL_SLACK_API_URL`.
     pub api_url: String,
     /// The least time between two messages to one channel. Slack takes about one
@@ -305,6 +316,8 @@ impl Default for SlackConfig {
         Self {
             bot_token: None,
             signing_secret: None,
+            app_token: None,
+            socket_connections: 2,
             api_url: "https://slack.com/api".into(),
             post_interval: HumanDuration::secs(1),
         }
@@ -374,6 +387,16 @@ impl Config {
     /// True when Slack is configured.
     pub fn slack_enabled(&self) -> bool {
         self.slack.bot_token.as_ref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// True when Slack commands and clicks come in over HTTP (a signing secret is set).
+    pub fn slack_http_enabled(&self) -> bool {
+        self.slack_enabled() && self.slack.signing_secret.as_ref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// True when Slack commands and clicks come in over Socket Mode (an app-level token is set).
+    pub fn slack_socket_enabled(&self) -> bool {
+        self.slack_enabled() && self.slack.app_token.as_ref().is_some_and(|t| !t.is_empty())
     }
 
     /// True when Discord is configured.

@@ -6,3 +6,5 @@ pub mod json_depth;
 pub mod refusal;
 pub mod secret_file;
 pub mod slack;
+pub mod slack_events;
+pub mod slack_socket;

@@ -16,7 +16,8 @@
 //!
 //! Slack wants an answer within 3 seconds, so nothing here waits for a plugin: the event is stored
 //! and acknowledged, and the plugin's reply arrives as an ephemeral outbox row carrying the
-//! command's `response_url`. Slack's `trigger_id` is the dedup key.
+//! command's `response_url`. Slack's `trigger_id` is the dedup key. What a command or click
+//! becomes is shared with Socket Mode ([`super::slack_events`]).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -28,17 +29,14 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent};
+use slack_morphism::prelude::SlackInteractionEvent;
 
 pub use super::refusal::Refusal;
 use super::refusal::{Caller, Sender, read_body, refuse};
-use crate::chat::slack::render::action_id_of;
+use super::slack_events::{Answer, CommandForm, Unreadable, take_command, take_interaction};
 use crate::config::Secret;
-use crate::event::{Action, Actor, Command, NewEvent, Origin};
 use crate::http::client::Client;
 use crate::http::{AppState, Routes};
-use crate::ids::Platform;
-use crate::pipeline::ingest::Accepted;
 
 /// How far a request's timestamp may be from now, either way (Slack's recommendation).
 pub const MAX_SKEW_SECS: i64 = 5 * 60;
@@ -48,15 +46,6 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/slack/commands", post(commands))
         .route("/slack/interactions", post(interactions))
-}
-
-/// A slash command form: slack-morphism's typed event plus the caller's name.
-#[derive(Deserialize)]
-struct CommandForm {
-    #[serde(flatten)]
-    event: SlackCommandEvent,
-    #[serde(default)]
-    user_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,14 +149,6 @@ async fn verified(state: &AppState, client: Client, headers: &HeaderMap, body: B
     Ok(body)
 }
 
-fn ephemeral(text: impl Into<String>) -> Response {
-    (
-        StatusCode::OK,
-        Json(json!({ "response_type": "ephemeral", "text": text.into() })),
-    )
-        .into_response()
-}
-
 async fn commands(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
     let body = match verified(&state, client, &headers, body).await {
         Ok(body) => body,
@@ -184,46 +165,7 @@ async fn commands(State(state): State<AppState>, client: Client, headers: Header
             return refuse(&state, caller(client), Sender::Verified, refusal).await;
         }
     };
-    let event = form.event;
-    let name = event.command.0.trim().trim_start_matches('/').to_owned();
-    if !state.router.command_specs().iter().any(|spec| spec.name == name) {
-        tracing::info!(command = %name, "slack command nobody handles");
-        return ephemeral(format!(
-            "Unknown command `/{name}`: no Sentinel plugin handles it. Type `/sentinel help` for the list."
-        ));
-    }
-    let command = Command {
-        name,
-        args: event.text.as_deref().unwrap_or_default().trim().to_owned(),
-        origin: Origin {
-            actor: Actor {
-                platform: Platform::Slack,
-                id: event.user_id.0.clone(),
-                name: form.user_name.filter(|n| !n.is_empty()).unwrap_or(event.user_id.0),
-                groups: Vec::new(),
-            },
-            channel: event.channel_id.0,
-            response_url: Some(event.response_url.0.to_string()),
-        },
-    };
-    let new = match NewEvent::command(&event.trigger_id.0, &command) {
-        Ok(new) => new,
-        Err(err) => {
-            tracing::error!(cause = %err, "cannot encode a slack command");
-            return ephemeral("Sentinel could not read that command; please try again.");
-        }
-    };
-    match state.ingest.submit(new).await {
-        Ok(Accepted::New(id)) => {
-            tracing::info!(command = %command.name, trigger = %event.trigger_id.0, id = id.0, "slack command stored");
-            StatusCode::OK.into_response()
-        }
-        Ok(Accepted::Duplicate) => StatusCode::OK.into_response(),
-        Err(err) => {
-            tracing::error!(cause = %err, "slack command not stored");
-            ephemeral("Sentinel is busy and could not take that command; please try again in a moment.")
-        }
-    }
+    answer(take_command(&state.ingest, &state.router, form).await)
 }
 
 async fn interactions(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
@@ -237,74 +179,30 @@ async fn interactions(State(state): State<AppState>, client: Client, headers: He
             serde_json::from_str::<SlackInteractionEvent>(&form.payload)
                 .map_err(|err| format!("the interaction payload is not one Slack sends: {err}"))
         });
-    let interaction = match interaction {
-        Ok(interaction) => interaction,
-        Err(detail) => {
+    let taken = match interaction {
+        Ok(interaction) => take_interaction(&state.ingest, interaction).await,
+        Err(detail) => Err(Unreadable(detail)),
+    };
+    match taken {
+        Ok(taken) => answer(taken),
+        Err(Unreadable(detail)) => {
             let refusal = Refusal::new(StatusCode::BAD_REQUEST, "malformed_body", detail);
-            return refuse(&state, caller(client), Sender::Verified, refusal).await;
-        }
-    };
-    let SlackInteractionEvent::BlockActions(event) = interaction else {
-        // Modals, shortcuts and the like: Sentinel posts none, so there is nothing to do.
-        return StatusCode::OK.into_response();
-    };
-    let Some(user) = event.user else {
-        let refusal = Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_body",
-            "the button click names no user",
-        );
-        return refuse(&state, caller(client), Sender::Verified, refusal).await;
-    };
-    let channel = event.channel.map(|c| c.id.0).or_else(|| match event.container {
-        slack_morphism::prelude::SlackInteractionActionContainer::Message(m) => m.channel_id.map(|c| c.0),
-        _ => None,
-    });
-    let actor = Actor {
-        platform: Platform::Slack,
-        id: user.id.0.clone(),
-        name: user.username.or(user.name).unwrap_or_else(|| user.id.0.clone()),
-        groups: Vec::new(),
-    };
-    let actions = event.actions.unwrap_or_default();
-    for (index, clicked) in actions.iter().enumerate() {
-        let Some(id) = action_id_of(&clicked.action_id.0) else {
-            continue; // a link button: the browser opened it, nothing for a plugin
-        };
-        let action = Action {
-            id: id.to_owned(),
-            value: clicked.value.clone().unwrap_or_default(),
-            origin: Origin {
-                actor: actor.clone(),
-                channel: channel.clone().unwrap_or_default(),
-                response_url: event.response_url.as_ref().map(|u| u.0.to_string()),
-            },
-        };
-        let dedup = if actions.len() == 1 {
-            event.trigger_id.0.clone()
-        } else {
-            format!("{}:{index}", event.trigger_id.0)
-        };
-        let new = match NewEvent::action(&dedup, &action) {
-            Ok(new) => new,
-            Err(err) => {
-                tracing::error!(cause = %err, "cannot encode a slack button click");
-                continue;
-            }
-        };
-        match state.ingest.submit(new).await {
-            Ok(_) => tracing::info!(action = %action.id, trigger = %event.trigger_id.0, "slack button click stored"),
-            Err(err) => {
-                tracing::error!(cause = %err, "slack button click not stored");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({ "error": "could not store the click; try again" })),
-                )
-                    .into_response();
-            }
+            refuse(&state, caller(client), Sender::Verified, refusal).await
         }
     }
-    StatusCode::OK.into_response()
+}
+
+/// The HTTP answer to a taken command or click.
+fn answer(taken: Answer) -> Response {
+    match taken {
+        Answer::Ack => StatusCode::OK.into_response(),
+        Answer::Ephemeral(text) => (
+            StatusCode::OK,
+            Json(json!({ "response_type": "ephemeral", "text": text })),
+        )
+            .into_response(),
+        Answer::Retry(reason) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": reason }))).into_response(),
+    }
 }
 
 #[cfg(test)]
