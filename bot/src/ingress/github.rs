@@ -146,7 +146,7 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
         return fixed(StatusCode::OK, r#"{"status":"pong"}"#);
     }
     if let Some(repository) = &envelope.repository
-        && !allowed(&state.shared.config.github.allowed_repositories, &repository.full_name)
+        && !crate::repo_pattern::allowed(&state.shared.config.github.allowed_repositories, &repository.full_name)
     {
         let detail = format!(
             "repository {} is not in github.allowed_repositories",
@@ -211,17 +211,6 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hmac_sha256::sign(secret, &[body]))
 }
 
-/// True when `repository` matches one of `patterns` (`org/repo` or `org/*`), or there are none.
-pub fn allowed(patterns: &[String], repository: &str) -> bool {
-    patterns.is_empty()
-        || patterns.iter().any(|pattern| match pattern.strip_suffix("/*") {
-            Some(org) => repository
-                .split_once('/')
-                .is_some_and(|(owner, _)| owner.eq_ignore_ascii_case(org)),
-            None => pattern.eq_ignore_ascii_case(repository),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,7 +229,8 @@ mod tests {
 
     #[test]
     fn the_allow_list_takes_repositories_and_whole_organisations() {
-        let patterns = vec!["acme/*".to_owned(), "octo/app".to_owned()];
+        use crate::repo_pattern::allowed;
+        let patterns: Vec<crate::RepoPattern> = vec!["acme/*".parse().unwrap(), "octo/app".parse().unwrap()];
         assert!(allowed(&patterns, "acme/anything"));
         assert!(allowed(&patterns, "Octo/App"));
         assert!(!allowed(&patterns, "octo/other"));
