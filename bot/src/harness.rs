@@ -2,6 +2,9 @@
 //! a manual clock. It runs the real bot — real SQLite file, real dispatcher, timers and outbox —
 //! with the console adapter writing to memory.
 
+#[cfg(feature = "fakes")]
+pub mod fakes;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
