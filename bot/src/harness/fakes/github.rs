@@ -240,3 +240,38 @@ async fn answer(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn routes_then_script_then_default_and_githubs_refusals() {
+        let fake = FakeGitHub::start().await.unwrap();
+        fake.set("GET /a", vec![Reply::ok(json!(1)), Reply::ok(json!(2))]);
+        fake.push(Reply::error(502, "Bad Gateway"));
+        let client = reqwest::Client::new();
+        let get = |path: &str| client.get(format!("{}{path}", fake.url)).send();
+        let status_and_body =
+            |r: reqwest::Response| async move { (r.status().as_u16(), r.json::<Value>().await.unwrap()) };
+        assert_eq!(status_and_body(get("/a").await.unwrap()).await, (200, json!(1)));
+        assert_eq!(status_and_body(get("/a").await.unwrap()).await, (200, json!(2)));
+        assert_eq!(
+            status_and_body(get("/a").await.unwrap()).await,
+            (200, json!(2)),
+            "the last reply repeats"
+        );
+        assert_eq!(status_and_body(get("/b").await.unwrap()).await.0, 502);
+        assert_eq!(status_and_body(get("/b").await.unwrap()).await, (200, json!({})));
+        assert_eq!(get("/b?per_page=101").await.unwrap().status().as_u16(), 422);
+        let post = client
+            .post(format!("{}/b", fake.url))
+            .body("not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(post.status().as_u16(), 400);
+        assert_eq!(fake.count("/b"), 4);
+        assert_eq!(fake.received()[6].body, "not json");
+    }
+}
