@@ -92,17 +92,14 @@ impl Builtin {
     }
 }
 
-/// A signed duration in words: `3h 5m`, `overdue by 2m`.
+/// A signed duration in words: `3h 5m`, `overdue by 2m` (see [`crate::chat::duration`]).
 pub fn describe(span: chrono::Duration) -> String {
-    let secs = span.num_seconds();
-    let abs = secs.unsigned_abs();
-    let text = humantime::format_duration(std::time::Duration::from_secs(if abs >= 60 {
-        abs - abs % 60
+    let text = crate::chat::duration::human(span);
+    if span < chrono::Duration::zero() {
+        format!("overdue by {text}")
     } else {
-        abs
-    }))
-    .to_string();
-    if secs < 0 { format!("overdue by {text}") } else { text }
+        text
+    }
 }
 
 #[async_trait]

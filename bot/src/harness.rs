@@ -2,6 +2,9 @@
 //! a manual clock. It runs the real bot — real SQLite file, real dispatcher, timers and outbox —
 //! with the console adapter writing to memory.
 
+#[cfg(feature = "fakes")]
+pub mod fakes;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,11 +30,39 @@ pub struct TestBot {
     printed: Arc<Mutex<Vec<Printed>>>,
     seen: usize,
     typed: u64,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<ScratchDir>,
     echo: bool,
     db: PathBuf,
     config: Config,
     plugins: Box<dyn Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync>,
+}
+
+/// A private directory under the system's temporary directory, removed with everything in it when
+/// dropped. (std is enough for this; the `tempfile` crate stays a test-only dependency, so the
+/// binary, whose `sentinel demo` runs on this harness, does not ship it.)
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> std::io::Result<Self> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|err| std::io::Error::other(err.to_string()))?;
+        let path = std::env::temp_dir().join(format!("sentinel-{}-{}", std::process::id(), hex::encode(bytes)));
+        // `create_dir` fails when the name exists: never shares or reuses another directory.
+        std::fs::create_dir(&path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Self(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        // Best effort, like `tempfile`: a leftover directory in the temp dir is harmless.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Monday 2026-03-02 09:00 UTC: a fixed, ordinary start time for tests.
@@ -62,8 +93,8 @@ impl TestBot {
         make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
         echo: bool,
     ) -> Result<Self, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let db = dir.path().join("sentinel.db");
+        let dir = ScratchDir::new().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let db = dir.0.join("sentinel.db");
         let mut bot = Self::start_on(&db, config, make, test_start(), echo).await?;
         bot._dir = Some(dir);
         Ok(bot)
@@ -202,5 +233,28 @@ impl TestBot {
         if let Some(bot) = self.bot.take() {
             bot.shutdown(Duration::from_secs(5)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScratchDir;
+
+    #[test]
+    fn a_scratch_dir_is_private_fresh_and_removed_when_dropped() {
+        let first = ScratchDir::new().unwrap();
+        let second = ScratchDir::new().unwrap();
+        assert_ne!(first.0, second.0);
+        std::fs::write(first.0.join("sentinel.db"), b"x").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&first.0).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        let path = first.0.clone();
+        drop(first);
+        assert!(!path.exists());
+        assert!(second.0.exists());
     }
 }

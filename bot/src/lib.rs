@@ -11,6 +11,7 @@
 //! - [`clock`]: the `Clock` trait, system and manual clocks.
 //! - [`ids`], [`severity`], [`message`], [`event`]: the vocabulary plugins speak.
 //! - [`plugin`], [`cx`]: the plugin seam — what a plugin declares and what it may do.
+//! - [`repo_pattern`]: `owner/name` globs (`acme/*`), one meaning for every setting and command.
 //! - [`space`]: per-incident spaces (a Slack channel, a Discord thread) plugins open and post into.
 //! - [`config`]: TOML + environment, typed and checked; secrets that never print.
 //! - [`store`]: SQLite tables, one module per table.
@@ -42,6 +43,7 @@ pub mod message;
 pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
+pub mod repo_pattern;
 pub mod severity;
 pub mod space;
 pub mod store;
@@ -57,5 +59,6 @@ pub use event::{
 pub use ids::{ChannelRef, DedupKey, EventId, MessageKey, Platform, SpaceKey, TimerKey};
 pub use message::{Button, ButtonKind, ButtonStyle, Field, Mention, Message};
 pub use plugin::{CommandSpec, MissedRun, Plugin, PluginError, Schedule, SubcommandSpec, Subscriptions, parse_args};
+pub use repo_pattern::RepoPattern;
 pub use severity::Severity;
 pub use space::Space;

@@ -3,111 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use sentinel_bot::github::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse, NO_TOKEN};
+use sentinel_bot::harness::fakes::github::{FakeGitHub, Reply};
 use sentinel_bot::harness::{TestBot, test_start};
 use sentinel_bot::{CommandSpec, Cx, Event, Plugin, PluginError, Subscriptions};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ghp_test";
-
-/// One scripted answer.
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    body: Value,
-    headers: Vec<(String, String)>,
-}
-
-impl Reply {
-    fn new(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            body,
-            headers: Vec::new(),
-        }
-    }
-
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-}
-
-/// A request the fake received.
-#[derive(Clone, Debug)]
-struct Received {
-    method: String,
-    target: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: String,
-}
-
-/// A GitHub API that answers from a script (then `200 {}` with a full rate limit) and records
-/// every request, Authorization header included.
-#[derive(Clone, Default)]
-struct FakeGitHub {
-    script: Arc<Mutex<VecDeque<Reply>>>,
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl FakeGitHub {
-    async fn start() -> (Self, String) {
-        let fake = FakeGitHub::default();
-        let app = axum::Router::new().fallback(answer).with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (fake, url)
-    }
-
-    fn push(&self, reply: Reply) {
-        self.script.lock().unwrap().push_back(reply);
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-}
-
-async fn answer(
-    State(fake): State<FakeGitHub>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    fake.received.lock().unwrap().push(Received {
-        method: method.to_string(),
-        target: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-        authorization: header("authorization"),
-        content_type: header("content-type"),
-        body,
-    });
-    let reply = fake
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or_else(|| Reply::new(200, json!({})).header("x-ratelimit-remaining", "4999"));
-    let mut response = (StatusCode::from_u16(reply.status).unwrap(), axum::Json(reply.body)).into_response();
-    for (name, value) in reply.headers {
-        response.headers_mut().append(
-            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-    }
-    response
-}
 
 /// `/gh get|list|post <correlation> <path> [json body]` enqueues a request; every `github.response`
 /// for this plugin is recorded.
@@ -196,7 +102,8 @@ fn unix(offset: Duration) -> String {
 
 #[tokio::test]
 async fn a_paginated_listing_follows_next_links_and_concatenates_three_pages() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     // GitHub's next links are absolute and may name another path for the same listing.
     let alerts = format!("{url}/repositories/9/dependabot/alerts?per_page=2");
     fake.push(
@@ -257,7 +164,8 @@ async fn a_paginated_listing_follows_next_links_and_concatenates_three_pages() {
 
 #[tokio::test]
 async fn a_listing_paused_by_the_rate_limit_or_a_server_error_resumes_at_the_page_it_reached() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     fake.push(
         Reply::new(200, json!(["a", "b"]))
             .header("link", format!(r#"<{url}/list?page=2>; rel="next""#))
@@ -289,7 +197,8 @@ async fn a_listing_paused_by_the_rate_limit_or_a_server_error_resumes_at_the_pag
 
 #[tokio::test]
 async fn a_listing_longer_than_max_pages_is_truncated_and_says_so() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     for page in 1..=3 {
         fake.push(Reply::new(200, json!([page])).header("link", format!(r#"<{url}/x?page={}>; rel="next""#, page + 1)));
     }
@@ -308,7 +217,8 @@ async fn a_listing_longer_than_max_pages_is_truncated_and_says_so() {
 
 #[tokio::test]
 async fn below_the_rate_limit_reserve_the_next_request_waits_until_the_window_resets() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     fake.push(
         Reply::new(200, json!({"login": "sentinel-bot"}))
             .header("x-ratelimit-remaining", "50")
@@ -345,7 +255,8 @@ async fn below_the_rate_limit_reserve_the_next_request_waits_until_the_window_re
 
 #[tokio::test]
 async fn two_bad_gateways_then_success_give_one_ok_response_after_backoff() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     fake.push(Reply::new(502, json!({"message": "Server Error"})));
     fake.push(Reply::new(502, json!({"message": "Server Error"})));
     fake.push(Reply::new(200, json!({"full_name": "acme/app"})));
@@ -377,7 +288,8 @@ async fn two_bad_gateways_then_success_give_one_ok_response_after_backoff() {
 
 #[tokio::test]
 async fn server_errors_past_max_attempts_give_a_failed_response() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     for _ in 0..3 {
         fake.push(Reply::new(503, json!({"message": "Unavailable"})));
     }
@@ -399,7 +311,8 @@ async fn server_errors_past_max_attempts_give_a_failed_response() {
 
 #[tokio::test]
 async fn a_403_is_answered_at_once_with_githubs_message_and_not_retried() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     fake.push(
         Reply::new(
             403,
@@ -428,7 +341,8 @@ async fn a_403_is_answered_at_once_with_githubs_message_and_not_retried() {
 
 #[tokio::test]
 async fn a_403_with_no_calls_left_is_a_rate_limit_and_is_retried_after_the_reset() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     fake.push(
         Reply::new(
             403,
@@ -452,7 +366,8 @@ async fn a_403_with_no_calls_left_is_a_rate_limit_and_is_retried_after_the_reset
 
 #[tokio::test]
 async fn without_a_token_every_request_is_answered_at_once_with_an_error() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     let (mut bot, seen) = start(&format!("[github]\napi_url = \"{url}\"\n")).await;
     bot.command("/gh get user /user").await;
     let got = responses(&seen);
@@ -470,7 +385,8 @@ async fn without_a_token_every_request_is_answered_at_once_with_an_error() {
 
 #[tokio::test]
 async fn a_path_that_is_not_relative_is_refused_without_a_request() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     let (mut bot, seen) = start(&config(&url)).await;
     bot.command("/gh get bad https://evil.example/steal").await;
     let got = responses(&seen);
@@ -485,7 +401,8 @@ async fn a_path_that_is_not_relative_is_refused_without_a_request() {
 
 #[tokio::test]
 async fn the_token_goes_in_the_authorization_header_and_nowhere_else() {
-    let (fake, url) = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
     fake.push(
         Reply::new(201, json!({"number": 12, "title": "Triage CVE-2026-1"}))
             .header("x-oauth-scopes", "repo, read:org")

@@ -5,14 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sentinel_bot::chat::console::{Printed, PrintedKind};
+use sentinel_bot::harness::fakes::github::{FakeGitHub, Reply};
 use sentinel_bot::harness::{TestBot, test_start};
 use sentinel_bot::store::from_ms;
 use sentinel_bot::{Action, Actor, Clock, DedupKey, DomainEvent, Message, NewEvent, Origin, Platform, Plugin};
@@ -24,133 +21,16 @@ const CHANNEL: &str = "security-audits";
 // -------------------------------------------------------------------------------------------------
 // A fake GitHub API
 
-/// One answer.
-#[derive(Clone, Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-    headers: Vec<(String, String)>,
+/// A 200 with a comfortable rate limit.
+fn ok(body: Value) -> Reply {
+    Reply::ok(body).header("x-ratelimit-remaining", "4900")
 }
 
-impl Reply {
-    /// A 200 with a comfortable rate limit.
-    fn ok(body: Value) -> Self {
-        Self {
-            status: 200,
-            body,
-            headers: vec![("x-ratelimit-remaining".into(), "4900".into())],
-        }
-    }
-
-    fn status(status: u16, message: &str) -> Self {
-        Self {
-            status,
-            body: json!({ "message": message }),
-            headers: Vec::new(),
-        }
-    }
-
-    fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.retain(|(n, _)| n != name);
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-}
-
-/// A GitHub API answering by path (plus `?page=N` for later pages): each path has a queue of replies
-/// whose last one repeats; unknown paths answer `200 []`. Every request is recorded.
-#[derive(Clone, Default)]
-struct FakeGitHub {
-    url: String,
-    routes: Arc<Mutex<HashMap<String, Vec<Reply>>>>,
-    received: Arc<Mutex<Vec<(String, String, String)>>>,
-}
-
-impl FakeGitHub {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let fake = FakeGitHub {
-            url: format!("http://{}", listener.local_addr().unwrap()),
-            ..FakeGitHub::default()
-        };
-        let app = axum::Router::new().fallback(answer).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        fake
-    }
-
-    fn set(&self, route: &str, replies: Vec<Reply>) {
-        self.routes.lock().unwrap().insert(route.to_owned(), replies);
-    }
-
-    /// Serves `pages` as a paginated listing at `path`, linking each page to the next.
-    fn pages(&self, path: &str, pages: Vec<Value>) {
-        let n = pages.len();
-        for (index, page) in pages.into_iter().enumerate() {
-            let mut reply = Reply::ok(page);
-            if index + 1 < n {
-                let next = format!("{}{path}?state=open&per_page=100&page={}", self.url, index + 2);
-                reply = reply.header("link", format!("<{next}>; rel=\"next\""));
-            }
-            let route = if index == 0 {
-                path.to_owned()
-            } else {
-                format!("{path}?page={}", index + 1)
-            };
-            self.set(&route, vec![reply]);
-        }
-    }
-
-    /// (method, path and query, body) of every request, in order.
-    fn received(&self) -> Vec<(String, String, String)> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn count(&self, path_prefix: &str) -> usize {
-        self.received()
-            .iter()
-            .filter(|(_, target, _)| target.starts_with(path_prefix))
-            .count()
-    }
-}
-
-async fn answer(
-    State(fake): State<FakeGitHub>,
-    method: HttpMethod,
-    uri: Uri,
-    _headers: HeaderMap,
-    body: String,
-) -> Response {
-    let target = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
-    fake.received
-        .lock()
-        .unwrap()
-        .push((method.to_string(), target.clone(), body));
-    let page = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("page="))
-        .filter(|p| *p != "1");
-    let route = match page {
-        Some(page) => format!("{}?page={page}", uri.path()),
-        None => uri.path().to_owned(),
-    };
-    let reply = {
-        let mut routes = fake.routes.lock().unwrap();
-        match routes.get_mut(&route) {
-            Some(queue) if queue.len() > 1 => queue.remove(0),
-            Some(queue) => queue[0].clone(),
-            None => Reply::ok(json!([])),
-        }
-    };
-    let mut response = (StatusCode::from_u16(reply.status).unwrap(), axum::Json(reply.body)).into_response();
-    for (name, value) in reply.headers {
-        response.headers_mut().append(
-            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            value.parse().unwrap(),
-        );
-    }
-    response
+/// The fake GitHub, answering `200 []` (an empty listing) where nothing is set.
+async fn fake_github() -> FakeGitHub {
+    let fake = FakeGitHub::start().await.unwrap();
+    fake.otherwise(ok(json!([])));
+    fake
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -254,7 +134,7 @@ async fn push_domain(bot: &mut TestBot, kind: &str, payload: Value) {
 
 #[tokio::test]
 async fn the_daily_checklist_checks_github_itself_and_people_tick_the_rest() {
-    let fake = FakeGitHub::start().await;
+    let fake = fake_github().await;
     // Dependabot alerts for acme/app over two pages: one high alert new since the last run, one old medium.
     fake.pages(
         "/repos/acme/app/dependabot/alerts",
@@ -267,23 +147,23 @@ async fn the_daily_checklist_checks_github_itself_and_people_tick_the_rest() {
     );
     fake.set(
         "/repos/acme/app/actions/runs",
-        vec![Reply::ok(json!({"total_count": 2, "workflow_runs": [
+        vec![ok(json!({"total_count": 2, "workflow_runs": [
             {"name": "CodeQL", "conclusion": "failure", "run_number": 41, "head_branch": "main", "created_at": "2026-03-03T06:02:00Z"},
             {"name": "Deploy", "conclusion": "failure", "run_number": 9, "head_branch": "main", "created_at": "2026-03-03T07:00:00Z"}
         ]}))],
     );
     fake.set(
         "/repos/acme/api/actions/runs",
-        vec![Reply::ok(json!({"total_count": 0, "workflow_runs": []}))],
+        vec![ok(json!({"total_count": 0, "workflow_runs": []}))],
     );
     fake.set(
         "/repos/acme/api/secret-scanning/alerts",
-        vec![Reply::status(403, "Resource not accessible by integration")],
+        vec![Reply::error(403, "Resource not accessible by integration")],
     );
     fake.set(
         "/rate_limit",
         vec![
-            Reply::ok(json!({"resources": {"core": {"limit": 5000, "remaining": 4900, "reset": 1772531400}}}))
+            ok(json!({"resources": {"core": {"limit": 5000, "remaining": 4900, "reset": 1772531400}}}))
                 .header("github-authentication-token-expiration", "2026-03-10 09:00:00 UTC")
                 .header("x-oauth-scopes", "repo, read:org"),
         ],
@@ -340,7 +220,7 @@ async fn the_daily_checklist_checks_github_itself_and_people_tick_the_rest() {
     assert!(
         fake.received()
             .iter()
-            .any(|(_, target, _)| target == "/repos/acme/app/dependabot/alerts?state=open&per_page=100&page=2")
+            .any(|r| r.target == "/repos/acme/app/dependabot/alerts?state=open&per_page=100&page=2")
     );
     // Buttons for what is left.
     let labels: Vec<String> = checklist.buttons.iter().map(|b| b.label.clone()).collect();
@@ -427,13 +307,13 @@ async fn the_daily_checklist_checks_github_itself_and_people_tick_the_rest() {
 
 #[tokio::test]
 async fn server_errors_are_retried_refusals_are_reported_and_the_rate_limit_is_never_exhausted() {
-    let fake = FakeGitHub::start().await;
+    let fake = fake_github().await;
     let reset = (test_start() + Duration::minutes(10)).timestamp();
     // The first answer says only 50 calls are left until the reset in 10 minutes: the worker holds the rest.
     fake.set(
         "/repos/acme/app/code-scanning/alerts",
         vec![
-            Reply::ok(json!([{"number": 8, "created_at": "2026-02-01T00:00:00Z",
+            ok(json!([{"number": 8, "created_at": "2026-02-01T00:00:00Z",
                                "rule": {"security_severity_level": "critical", "description": "SQL injection"}}]))
             .header("x-ratelimit-remaining", "50")
             .header("x-ratelimit-reset", reset.to_string()),
@@ -442,20 +322,17 @@ async fn server_errors_are_retried_refusals_are_reported_and_the_rate_limit_is_n
     // Webhooks: a 502 first, then the list; pulls: 502 every time.
     fake.set(
         "/repos/acme/app/hooks",
-        vec![Reply::status(502, "Bad Gateway"), Reply::ok(json!([{"id": 12}]))],
+        vec![Reply::error(502, "Bad Gateway"), ok(json!([{"id": 12}]))],
     );
     fake.set(
         "/repos/acme/app/hooks/12/deliveries",
-        vec![Reply::ok(json!([
+        vec![ok(json!([
             {"id": 1, "hook_id": 12, "delivered_at": "2026-03-01T10:00:00Z", "status": "Bad Gateway", "status_code": 502},
             {"id": 2, "hook_id": 12, "delivered_at": "2026-03-01T11:00:00Z", "status": "OK", "status_code": 200}
         ]))],
     );
-    fake.set("/repos/acme/app/pulls", vec![Reply::status(502, "Bad Gateway")]);
-    fake.set(
-        "/search/issues",
-        vec![Reply::ok(json!({"total_count": 3, "items": []}))],
-    );
+    fake.set("/repos/acme/app/pulls", vec![Reply::error(502, "Bad Gateway")]);
+    fake.set("/search/issues", vec![ok(json!({"total_count": 3, "items": []}))]);
     let config = format!(
         "{}[plugins.audit_scheduler]\nrepositories = [\"acme/app\"]\n\
          daily = {{ enabled = false }}\nmonthly = {{ enabled = false }}\nquarterly = {{ enabled = false }}\n",
@@ -696,7 +573,7 @@ fn alert(number: i64, severity: &str, created: &str, package: &str) -> Value {
 
 #[tokio::test]
 async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_snapshot_and_is_filed_as_an_issue() {
-    let fake = FakeGitHub::start().await;
+    let fake = fake_github().await;
     let config = format!(
         "{}{PEOPLE}[plugins.audit_scheduler]\nrepositories = [\"acme/app\"]\nreport_repository = \"acme/security\"\n\
          daily = {{ enabled = false }}\nweekly = {{ enabled = false }}\nquarterly = {{ enabled = false }}\n",
@@ -725,18 +602,15 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
     );
     fake.set(
         "/repos/acme/app/code-scanning/alerts",
-        vec![Reply::ok(json!([{"number": 2, "created_at": "2026-02-03T00:00:00Z",
+        vec![ok(json!([{"number": 2, "created_at": "2026-02-03T00:00:00Z",
                                  "rule": {"security_severity_level": "high", "description": "XSS"}}]))],
     );
-    fake.set(
-        "/search/issues",
-        vec![Reply::ok(json!({"total_count": 3, "items": []}))],
-    );
+    fake.set("/search/issues", vec![ok(json!({"total_count": 3, "items": []}))]);
     fake.set(
         "/repos/acme/security/issues",
         vec![
-            Reply::ok(json!({"number": 41, "html_url": "https://github.com/acme/security/issues/41"})),
-            Reply::ok(json!({"number": 42, "html_url": "https://github.com/acme/security/issues/42"})),
+            ok(json!({"number": 41, "html_url": "https://github.com/acme/security/issues/41"})),
+            ok(json!({"number": 42, "html_url": "https://github.com/acme/security/issues/42"})),
         ],
     );
     let printed = bot.command_as("alice", "/audit report 2026-02").await;
@@ -821,17 +695,14 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
             alert(6, "high", "2026-03-12T09:00:00Z", "urllib3")
         ])],
     );
-    fake.set("/repos/acme/app/code-scanning/alerts", vec![Reply::ok(json!([]))]);
+    fake.set("/repos/acme/app/code-scanning/alerts", vec![ok(json!([]))]);
     fake.set(
         "/repos/acme/app/secret-scanning/alerts",
-        vec![Reply::ok(
+        vec![ok(
             json!([{"number": 3, "created_at": "2026-03-30T09:00:00Z", "secret_type_display_name": "AWS Access Key"}]),
         )],
     );
-    fake.set(
-        "/search/issues",
-        vec![Reply::ok(json!({"total_count": 4, "items": []}))],
-    );
+    fake.set("/search/issues", vec![ok(json!({"total_count": 4, "items": []}))]);
 
     // The monthly audit on the first Monday of April posts March's report.
     bot.clock.set(utc(2026, 4, 6, 8, 59));
@@ -868,10 +739,10 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
         assert!(body.contains(line), "missing `{line}` in\n{body}");
     }
     // Filed as an issue in the report repository, once per period; the checklist item says where.
-    let posts: Vec<(String, String, String)> = fake.received().into_iter().filter(|(m, _, _)| m == "POST").collect();
+    let posts: Vec<_> = fake.received().into_iter().filter(|r| r.method == "POST").collect();
     assert_eq!(posts.len(), 2, "{posts:?}");
-    assert_eq!(posts[1].1, "/repos/acme/security/issues");
-    let issue: Value = serde_json::from_str(&posts[1].2).unwrap();
+    assert_eq!(posts[1].target, "/repos/acme/security/issues");
+    let issue: Value = serde_json::from_str(&posts[1].body).unwrap();
     assert_eq!(issue["title"], "Security Report - March 2026");
     assert_eq!(issue["labels"], json!(["security", "security-report"]));
     assert!(
@@ -903,7 +774,7 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
         printed[0].message.title.as_deref(),
         Some("📊 Security Report - March 2026")
     );
-    assert_eq!(fake.received().iter().filter(|(m, _, _)| m == "POST").count(), 2);
+    assert_eq!(fake.received().iter().filter(|r| r.method == "POST").count(), 2);
     bot.stop().await;
 }
 

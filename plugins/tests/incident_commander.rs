@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Duration;
 use sentinel_bot::chat::console::{Printed, PrintedKind};
 use sentinel_bot::harness::TestBot;
+use sentinel_bot::harness::fakes::github::{FakeGitHub, Reply};
 use sentinel_bot::{Action, Actor, DedupKey, DomainEvent, Message, NewEvent, Origin, Platform, Plugin};
 use sentinel_plugins::incident_commander::{IncidentCommander, IncidentConfig};
 use serde_json::{Value, json};
@@ -1138,88 +1138,13 @@ github = "alice-gh"
 github = "carol-gh"
 "#;
 
-/// One answer of the fake.
-#[derive(Clone, Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-}
-
 fn reply(status: u16, body: Value) -> Reply {
-    Reply { status, body }
+    Reply::new(status, body)
 }
 
 /// The answer GitHub gives to a created issue 7.
 fn created_7() -> Reply {
     reply(201, json!({ "number": 7, "html_url": ISSUE_7_URL, "state": "open" }))
-}
-
-/// A GitHub API answering `METHOD path` from a queue of replies whose last one repeats (`200 {}`
-/// when nothing is set), recording every request.
-#[derive(Clone, Default)]
-struct FakeGitHub {
-    url: String,
-    routes: Arc<Mutex<HashMap<String, Vec<Reply>>>>,
-    received: Arc<Mutex<Vec<(String, String, Value)>>>,
-}
-
-impl FakeGitHub {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let fake = FakeGitHub {
-            url: format!("http://{}", listener.local_addr().unwrap()),
-            ..FakeGitHub::default()
-        };
-        let app = axum::Router::new().fallback(fake_answer).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        fake
-    }
-
-    fn set(&self, method: &str, path: &str, replies: Vec<Reply>) {
-        self.routes.lock().unwrap().insert(format!("{method} {path}"), replies);
-    }
-
-    /// (method, path, JSON body) of every request, in order.
-    fn received(&self) -> Vec<(String, String, Value)> {
-        self.received.lock().unwrap().clone()
-    }
-
-    /// The bodies of the requests `method path`, in order.
-    fn bodies(&self, method: &str, path: &str) -> Vec<Value> {
-        self.received()
-            .into_iter()
-            .filter(|(m, p, _)| m == method && p == path)
-            .map(|(_, _, body)| body)
-            .collect()
-    }
-}
-
-async fn fake_answer(
-    axum::extract::State(fake): axum::extract::State<FakeGitHub>,
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-    body: String,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let path = uri.path().to_owned();
-    let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    fake.received
-        .lock()
-        .unwrap()
-        .push((method.to_string(), path.clone(), json));
-    let reply = {
-        let mut routes = fake.routes.lock().unwrap();
-        match routes.get_mut(&format!("{method} {path}")) {
-            Some(queue) if queue.len() > 1 => queue.remove(0),
-            Some(queue) => queue[0].clone(),
-            None => reply(200, json!({})),
-        }
-    };
-    (
-        axum::http::StatusCode::from_u16(reply.status).unwrap(),
-        axum::Json(reply.body),
-    )
-        .into_response()
 }
 
 /// The core's GitHub settings pointing at `fake` (two attempts, 1s backoff), plus `tracking`.
@@ -1257,8 +1182,8 @@ async fn timeline_of(bot: &TestBot, id: i64, kind: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_declared_incident_gets_a_tracking_issue_that_follows_every_change_and_the_post_mortem() {
-    let fake = FakeGitHub::start().await;
-    fake.set("POST", ISSUES, vec![created_7()]);
+    let fake = FakeGitHub::start().await.unwrap();
+    fake.set(&format!("POST {ISSUES}"), vec![created_7()]);
     let mut bot = start_tracking(&fake).await;
 
     let out = bot
@@ -1401,11 +1326,10 @@ async fn a_declared_incident_gets_a_tracking_issue_that_follows_every_change_and
 
 #[tokio::test]
 async fn changes_made_before_github_answers_the_create_are_sent_once_the_issue_number_arrives() {
-    let fake = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
     // The first attempt fails with a server error; the core's worker tries again a second later.
     fake.set(
-        "POST",
-        ISSUES,
+        &format!("POST {ISSUES}"),
         vec![reply(502, json!({ "message": "Bad Gateway" })), created_7()],
     );
     let mut bot = start_tracking(&fake).await;
@@ -1453,10 +1377,9 @@ async fn changes_made_before_github_answers_the_create_are_sent_once_the_issue_n
 
 #[tokio::test]
 async fn a_refused_create_is_noted_once_and_tried_again_with_the_next_change() {
-    let fake = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
     fake.set(
-        "POST",
-        ISSUES,
+        &format!("POST {ISSUES}"),
         vec![
             reply(422, json!({ "message": "Validation Failed" })),
             reply(422, json!({ "message": "Validation Failed" })),
@@ -1512,10 +1435,9 @@ async fn a_refused_create_is_noted_once_and_tried_again_with_the_next_change() {
 
 #[tokio::test]
 async fn a_create_that_failed_on_the_server_is_not_repeated_and_failed_updates_are_noted_once() {
-    let fake = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
     fake.set(
-        "POST",
-        ISSUES,
+        &format!("POST {ISSUES}"),
         vec![reply(500, json!({ "message": "Internal Server Error" }))],
     );
     let mut bot = start_tracking(&fake).await;
@@ -1550,15 +1472,17 @@ async fn a_create_that_failed_on_the_server_is_not_repeated_and_failed_updates_a
     // A second incident's issue is created; its updates fail, are noted once, and the update after
     // a failure sends every field.
     fake.set(
-        "POST",
-        ISSUES,
+        &format!("POST {ISSUES}"),
         vec![reply(
             201,
             json!({ "number": 8, "html_url": "https://github.com/acme/security-incidents/issues/8" }),
         )],
     );
     let issue_8 = "/repos/acme/security-incidents/issues/8";
-    fake.set("PATCH", issue_8, vec![reply(404, json!({ "message": "Not Found" }))]);
+    fake.set(
+        &format!("PATCH {issue_8}"),
+        vec![reply(404, json!({ "message": "Not Found" }))],
+    );
     bot.command_as("alice", "/incident declare high Second incident").await;
     let out = bot.command_as("bob", "/incident ack 2").await;
     assert_eq!(
@@ -1580,8 +1504,7 @@ async fn a_create_that_failed_on_the_server_is_not_repeated_and_failed_updates_a
 
     // Once GitHub accepts again, a later failure is announced again.
     fake.set(
-        "PATCH",
-        issue_8,
+        &format!("PATCH {issue_8}"),
         vec![reply(200, json!({})), reply(500, json!({ "message": "boom" }))],
     );
     let out = bot.command_as("alice", "/incident commander 2 alice").await;
@@ -1596,7 +1519,7 @@ async fn a_create_that_failed_on_the_server_is_not_repeated_and_failed_updates_a
 
 #[tokio::test]
 async fn without_a_tracking_repository_no_github_request_is_made() {
-    let fake = FakeGitHub::start().await;
+    let fake = FakeGitHub::start().await.unwrap();
     let mut bot = start_with(PEOPLE_ON_GITHUB, &tracking_config(&fake, "labels = [\"incident\"]")).await;
     let out = bot.command_as("alice", "/incident declare high Token leak").await;
     let message = incident_message(&out, 1).unwrap();

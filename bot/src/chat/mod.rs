@@ -7,6 +7,7 @@
 pub mod console;
 pub mod directory;
 pub mod discord;
+pub mod duration;
 pub mod fit;
 pub mod routing;
 pub mod slack;

@@ -68,14 +68,6 @@ pub fn check(loaded: &Loaded, schedules: &[(String, Schedule)]) -> Vec<ConfigErr
             }
         }
     }
-    for pattern in &config.github.allowed_repositories {
-        if pattern.split('/').count() != 2 || pattern.starts_with('*') {
-            problems.push(ConfigError::new(
-                "github.allowed_repositories",
-                format!("`{pattern}` is not `org/repo` or `org/*`"),
-            ));
-        }
-    }
     problems
 }
 

@@ -242,8 +242,9 @@ pub struct GitHubConfig {
     pub webhook_secret: Option<Secret>,
     /// Older secrets still accepted while a rotation is under way.
     pub previous_webhook_secrets: Vec<Secret>,
-    /// Repositories whose webhooks are accepted: `org/repo` or `org/*`. Empty accepts all.
-    pub allowed_repositories: Vec<String>,
+    /// Repositories whose webhooks are accepted, as repository patterns (`acme/*`, `acme/api-?`,
+    /// `acme/api`; see [`crate::RepoPattern`]). Empty accepts all.
+    pub allowed_repositories: Vec<crate::RepoPattern>,
     /// API token for automatic checks and tracking issues. Env: `SENTINEL_GITHUB_TOKEN`.
     pub token: Option<Secret>,
     /// API base URL (GitHub Enterprise: `https://ghe.example.com/api/v3`). Env: `SENTINEL_GITHUB_API_URL`.

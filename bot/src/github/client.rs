@@ -1,29 +1,32 @@
-//! The octocrab client and one HTTP exchange with GitHub, read into plain values.
+//! The GitHub REST client and one HTTP exchange with GitHub, read into plain values.
 //!
-//! octocrab's own retries are off: the worker retries durably, on the [`crate::Clock`], so a retry
-//! survives a restart and tests can drive it. The token goes only into the `Authorization` header
-//! (octocrab sends it to `api_url`'s host alone and drops it on a cross-origin redirect); octocrab's
-//! `tracing` spans are at debug level and record the method, URL and status, never headers.
+//! A plain reqwest client (GitHub's REST API needs nothing more than JSON over HTTPS with three
+//! headers): it never retries, since the worker retries durably, on the [`crate::Clock`], so a
+//! retry survives a restart and tests can drive it. The token goes only into the `Authorization`
+//! header (marked sensitive), is sent to `api_url`'s host alone ([`GitHubClient::next_target`]
+//! refuses other hosts) and is dropped by reqwest on a redirect to another host. Errors are
+//! described without URLs or headers.
 
 use std::time::Duration;
 
-use axum::http::{self, HeaderMap, HeaderName, Uri};
+use axum::http::{self, HeaderMap, HeaderName, HeaderValue, Uri};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use http_body_util::{BodyExt, Limited};
-use octocrab::Octocrab;
-use octocrab::service::middleware::retry::RetryConfig;
 use serde_json::Value;
 
 use super::link;
 use super::request::Method;
+use crate::chat::webhook::describe;
 use crate::config::Secret;
 
 /// The largest response page read (GitHub's pages are far smaller).
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
+/// The REST API version asked for (`X-GitHub-Api-Version`).
+const API_VERSION: &str = "2022-11-28";
+
 /// A client for one API base URL and token.
 pub struct GitHubClient {
-    octocrab: Octocrab,
+    http: reqwest::Client,
     base: Uri,
     timeout: Duration,
 }
@@ -74,46 +77,81 @@ impl GitHubClient {
         if !matches!(base.scheme_str(), Some("http" | "https")) || base.authority().is_none() {
             return Err(format!("github.api_url `{api_url}` is not an http(s) URL"));
         }
-        let octocrab = Octocrab::builder()
-            .base_uri(base.clone())
-            .map_err(|err| format!("github.api_url `{api_url}`: {err}"))?
-            .personal_token(token.expose().to_owned())
-            .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(timeout))
-            .set_read_timeout(Some(timeout))
-            .set_write_timeout(Some(timeout))
-            .add_header(http::header::ACCEPT, "application/vnd.github+json".to_owned())
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| "github.token has characters a header cannot carry".to_owned())?;
+        authorization.set_sensitive(true);
+        let headers = HeaderMap::from_iter([
+            (http::header::AUTHORIZATION, authorization),
+            (
+                http::header::ACCEPT,
+                HeaderValue::from_static("application/vnd.github+json"),
+            ),
+            (
+                HeaderName::from_static("x-github-api-version"),
+                HeaderValue::from_static(API_VERSION),
+            ),
+        ]);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("sentinel/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .connect_timeout(timeout)
+            .timeout(timeout)
             .build()
-            .map_err(|err| format!("cannot build the GitHub client: {}", chain(&err)))?;
-        Ok(Self {
-            octocrab,
-            base,
-            timeout,
-        })
+            .map_err(|err| format!("cannot build the GitHub client: {}", describe(err)))?;
+        Ok(Self { http, base, timeout })
     }
 
     /// Performs one request of `method` to `target` (a path below the base URL, or a `Link` URL
     /// that [`GitHubClient::next_target`] accepted). `Err` is a failure with no HTTP answer:
     /// network, TLS, timeout, or a body that could not be read.
     pub async fn send(&self, method: Method, target: &str, body: Option<&Value>) -> Result<Answer, String> {
+        let url = self.url(target);
         let exchange = async {
-            let response = match method {
-                Method::Get => self.octocrab._get(target).await,
-                Method::Post => self.octocrab._post(target, body).await,
-                Method::Patch => self.octocrab._patch(target, body).await,
-            }
-            .map_err(|err| chain(&err))?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_BODY)
-                .collect()
+            let request = match method {
+                Method::Get => self.http.get(url),
+                Method::Post => self.http.post(url),
+                Method::Patch => self.http.patch(url),
+            };
+            let request = match body {
+                Some(body) if method != Method::Get => request.json(body),
+                _ => request,
+            };
+            let mut response = request.send().await.map_err(describe)?;
+            let status = response.status().as_u16();
+            let headers = std::mem::take(response.headers_mut());
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
                 .await
-                .map_err(|err| format!("reading the answer failed: {err}"))?
-                .to_bytes();
-            Ok::<_, String>(read_answer(parts.status.as_u16(), &parts.headers, &bytes))
+                .map_err(|err| format!("reading the answer failed: {}", describe(err)))?
+            {
+                if bytes.len() + chunk.len() > MAX_BODY {
+                    return Err(format!("reading the answer failed: longer than {MAX_BODY} bytes"));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok::<_, String>(read_answer(status, &headers, &bytes))
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(format!("no answer within {}", humantime::format_duration(self.timeout))),
+        }
+    }
+
+    /// The URL for `target`: a path is joined to the base URL (keeping its path, as for GitHub
+    /// Enterprise's `/api/v3`, unless the path already starts with it, as `Link` paths do); an
+    /// absolute URL, which [`GitHubClient::next_target`] has checked, is used as it is.
+    fn url(&self, target: &str) -> String {
+        if !target.starts_with('/') {
+            return target.to_owned();
+        }
+        let scheme = self.base.scheme_str().unwrap_or("https");
+        let authority = self.base.authority().map_or("", |a| a.as_str());
+        let base_path = self.base.path().trim_end_matches('/');
+        if target.starts_with(base_path) {
+            format!("{scheme}://{authority}{target}")
+        } else {
+            format!("{scheme}://{authority}{base_path}{target}")
         }
     }
 
@@ -139,7 +177,7 @@ impl GitHubClient {
     }
 }
 
-/// Checks a plugin's path: relative to the API base URL, and a URL octocrab can send.
+/// Checks a plugin's path: relative to the API base URL, and a valid URL path.
 pub fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') || path.starts_with("//") {
         return Err(format!(
@@ -203,21 +241,6 @@ fn parse_expiration(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S %z")
         .ok()
         .map(|at| at.with_timezone(&Utc))
-}
-
-/// An error with its causes, `outer: inner: innermost`.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

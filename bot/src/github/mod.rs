@@ -2,7 +2,7 @@
 //!
 //! A plugin never talks to GitHub itself. Inside its handler it calls [`crate::Cx::github`] with a
 //! [`GitHubRequest`]; the request is a row in `github_requests`, committed with the rest of the
-//! handler's effects. The [`worker`] performs due rows one at a time with octocrab (following
+//! handler's effects. The [`worker`] performs due rows one at a time with reqwest (following
 //! `Link: rel="next"` for paginated listings, retrying server and network errors with backoff, and
 //! pausing before the rate limit runs low), then answers each with one `github.response` domain event
 //! ([`GITHUB_RESPONSE`], payload [`GitHubResponse`]) written in the same transaction that marks the
@@ -11,7 +11,7 @@
 //!
 //! - [`request`]: what a plugin asks for and what it gets back.
 //! - [`store`]: the `github_requests` table.
-//! - [`client`]: the octocrab client and one HTTP exchange, read into plain values.
+//! - [`client`]: the reqwest client and one HTTP exchange, read into plain values.
 //! - [`link`]: the `Link` header parser.
 //! - [`worker`]: the task that drains the table.
 

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use serenity::interactions_endpoint::Verifier;
 
+use super::header::header;
 use super::refusal::{Caller, Refusal, Sender, read_body, refuse};
 use crate::chat::discord::commands::args_of;
 use crate::chat::discord::render::parse_custom_id;
@@ -159,14 +160,6 @@ fn caller(client: Client) -> Caller<'static> {
         client,
         delivery: None,
     }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 fn answer(response: CreateInteractionResponse) -> Response {

@@ -24,11 +24,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 
+use super::header::header;
+use super::hmac_sha256;
 use super::json_depth;
 use super::refusal::{Caller, Refusal, Sender, read_body, refuse};
 use crate::config::Secret;
@@ -146,7 +146,7 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
         return fixed(StatusCode::OK, r#"{"status":"pong"}"#);
     }
     if let Some(repository) = &envelope.repository
-        && !allowed(&state.shared.config.github.allowed_repositories, &repository.full_name)
+        && !crate::repo_pattern::allowed(&state.shared.config.github.allowed_repositories, &repository.full_name)
     {
         let detail = format!(
             "repository {} is not in github.allowed_repositories",
@@ -190,14 +190,6 @@ fn fixed(status: StatusCode, body: &'static str) -> Response {
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
 fn verify(state: &AppState, signature: &str, body: &[u8]) -> bool {
     let github = &state.shared.config.github;
     github
@@ -209,40 +201,14 @@ fn verify(state: &AppState, signature: &str, body: &[u8]) -> bool {
 
 /// Checks `sha256=<hex>` against the HMAC-SHA256 of `body` under `secret`, in constant time.
 pub fn signature_matches(secret: &Secret, signature: &str, body: &[u8]) -> bool {
-    let Some(hex_digest) = signature.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(expected) = hex::decode(hex_digest) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
+    signature
+        .strip_prefix("sha256=")
+        .is_some_and(|hex_digest| hmac_sha256::verify(secret, &[body], hex_digest))
 }
 
 /// The `X-Hub-Signature-256` value for `body` under `secret` (for `sentinel simulate` and tests).
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
-    // HMAC accepts keys of any length, so this cannot fail; an empty MAC would only fail verification.
-    let digest = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-        .map(|mut mac| {
-            mac.update(body);
-            hex::encode(mac.finalize().into_bytes())
-        })
-        .unwrap_or_default();
-    format!("sha256={digest}")
-}
-
-/// True when `repository` matches one of `patterns` (`org/repo` or `org/*`), or there are none.
-pub fn allowed(patterns: &[String], repository: &str) -> bool {
-    patterns.is_empty()
-        || patterns.iter().any(|pattern| match pattern.strip_suffix("/*") {
-            Some(org) => repository
-                .split_once('/')
-                .is_some_and(|(owner, _)| owner.eq_ignore_ascii_case(org)),
-            None => pattern.eq_ignore_ascii_case(repository),
-        })
+    format!("sha256={}", hmac_sha256::sign(secret, &[body]))
 }
 
 #[cfg(test)]
@@ -263,7 +229,8 @@ mod tests {
 
     #[test]
     fn the_allow_list_takes_repositories_and_whole_organisations() {
-        let patterns = vec!["acme/*".to_owned(), "octo/app".to_owned()];
+        use crate::repo_pattern::allowed;
+        let patterns: Vec<crate::RepoPattern> = vec!["acme/*".parse().unwrap(), "octo/app".parse().unwrap()];
         assert!(allowed(&patterns, "acme/anything"));
         assert!(allowed(&patterns, "Octo/App"));
         assert!(!allowed(&patterns, "octo/other"));

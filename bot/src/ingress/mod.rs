@@ -2,6 +2,8 @@
 
 pub mod discord;
 pub mod github;
+pub mod header;
+pub mod hmac_sha256;
 pub mod json_depth;
 pub mod refusal;
 pub mod secret_file;

@@ -25,13 +25,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 use slack_morphism::prelude::SlackInteractionEvent;
 
-pub use super::refusal::Refusal;
+pub use super::header::header;
+use super::hmac_sha256;
+use super::refusal::Refusal;
 use super::refusal::{Caller, Sender, read_body, refuse};
 use super::slack_events::{Answer, CommandForm, Unreadable, take_command, take_interaction};
 use crate::config::Secret;
@@ -95,41 +95,15 @@ pub fn verify(secret: Option<&Secret>, headers: &HeaderMap, body: &[u8], now: i6
 /// True when `signature` is `v0=<hex>` of HMAC-SHA256(`v0:{timestamp}:{body}`) under `secret`;
 /// compared in constant time.
 pub fn signature_matches(secret: &Secret, timestamp: &str, body: &[u8], signature: &str) -> bool {
-    let Some(expected) = signature
+    signature
         .strip_prefix("v0=")
-        .and_then(|hex_digest| hex::decode(hex_digest).ok())
-    else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
-        return false;
-    };
-    mac.update(b"v0:");
-    mac.update(timestamp.as_bytes());
-    mac.update(b":");
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
+        .is_some_and(|hex_digest| hmac_sha256::verify(secret, &[b"v0:", timestamp.as_bytes(), b":", body], hex_digest))
 }
 
 /// The `X-Slack-Signature` for `body` sent at `timestamp` (for tests and local tools).
 pub fn sign(secret: &Secret, timestamp: &str, body: &[u8]) -> String {
-    // HMAC takes keys of any length, so this cannot fail.
-    let digest = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-        .map(|mut mac| {
-            mac.update(format!("v0:{timestamp}:").as_bytes());
-            mac.update(body);
-            hex::encode(mac.finalize().into_bytes())
-        })
-        .unwrap_or_default();
+    let digest = hmac_sha256::sign(secret, &[b"v0:", timestamp.as_bytes(), b":", body]);
     format!("v0={digest}")
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
 }
 
 fn caller(client: Client) -> Caller<'static> {

@@ -99,9 +99,10 @@ impl Default for DigestConfig {
 pub struct Route {
     /// The severities it matches, e.g. `["critical", "high"]`; empty matches any.
     pub severity: Vec<Severity>,
-    /// A repository glob, e.g. `"org/*"` or `"org/app-*"` (`*` matches any text, case is ignored).
-    /// Alerts without a repository (global GitHub advisories) never match a route that sets it.
-    pub repository: Option<String>,
+    /// A repository pattern, e.g. `"org/*"` or `"org/app-?"` (see [`sentinel_bot::RepoPattern`]:
+    /// `*` and `?` match within the owner or the name, case is ignored). Alerts without a
+    /// repository (global GitHub advisories) never match a route that sets it.
+    pub repository: Option<sentinel_bot::RepoPattern>,
     /// The alert sources it matches: `dependabot`, `code_scanning`, `secret_scanning`,
     /// `security_advisory`, `repository_advisory`, `vulnerability_alert`, `workflow`; empty
     /// matches any.
@@ -149,12 +150,6 @@ impl AlertNotifierConfig {
             let key = format!("{prefix}.routes[{index}]");
             if route.channels.iter().any(|c| c.trim().is_empty()) {
                 problems.push(ConfigError::new(format!("{key}.channels"), "a channel name is empty"));
-            }
-            if route.repository.as_deref().is_some_and(|r| r.trim().is_empty()) {
-                problems.push(ConfigError::new(
-                    format!("{key}.repository"),
-                    "is empty; leave it out to match every repository",
-                ));
             }
             for name in &route.mention {
                 if !config.groups.contains_key(name) && !config.people.contains_key(name) {

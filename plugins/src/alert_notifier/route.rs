@@ -85,43 +85,9 @@ impl Route {
         let source = self.source.is_empty() || self.source.contains(&alert.source);
         let repository = match (&self.repository, &alert.repository) {
             (None, _) => true,
-            (Some(pattern), Some(repository)) => glob(pattern, repository),
+            (Some(pattern), Some(repository)) => pattern.matches(repository),
             (Some(_), None) => false,
         };
         severity && source && repository
     }
-}
-
-/// Matches `text` against `pattern`, where `*` stands for any run of characters (including `/`
-/// and none at all) and everything else matches itself, ignoring ASCII case because GitHub owner
-/// and repository names are case-insensitive.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.trim().chars().map(|c| c.to_ascii_lowercase()).collect();
-    let text: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
-    // Greedy matching with one backtrack point (the last `*`): linear for the patterns people
-    // write, and never exponential, unlike naive recursion.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(c) if *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((star_p, star_t)) => {
-                    // Let the last `*` swallow one more character and retry from there.
-                    p = star_p + 1;
-                    t = star_t + 1;
-                    star = Some((star_p, star_t + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }

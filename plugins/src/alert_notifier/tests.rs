@@ -989,44 +989,6 @@ fn long_descriptions_are_cut_to_one_paragraph() {
     assert!(!summary.contains("Second"));
 }
 
-// ------------------------------------------------------------------- glob
-
-#[test]
-fn glob_matches_star_anywhere_and_ignores_case() {
-    use route::glob;
-    assert!(glob("org/app", "org/app"));
-    assert!(glob("org/*", "org/app"));
-    assert!(glob("org/*", "org/"));
-    assert!(glob("org/app-*", "org/app-web"));
-    assert!(glob("org/app-*", "ORG/App-Web"));
-    assert!(glob("*", "anything/at-all"));
-    assert!(glob("*/payments", "org/payments"));
-    assert!(glob("org/*-api", "org/billing-api"));
-    assert!(glob("org/*-api", "org/a-b-api"));
-    assert!(glob("*a*b*", "xxaYYbzz"));
-    assert!(glob("org/**", "org/app"));
-    assert!(
-        glob(" org/* ", "org/app"),
-        "surrounding spaces in config are not part of the pattern"
-    );
-
-    assert!(!glob("org/*", "other/app"));
-    assert!(!glob("org/app-*", "org/app"));
-    assert!(!glob("org/app", "org/app-web"));
-    assert!(!glob("org/*-api", "org/billing-apis"));
-    assert!(!glob("", "org/app"));
-    assert!(glob("", ""));
-}
-
-#[test]
-fn glob_stays_fast_on_patterns_that_make_naive_matching_explode() {
-    let pattern = format!("{}b", "*a".repeat(30));
-    let text = "a".repeat(200);
-    let started = std::time::Instant::now();
-    assert!(!route::glob(&pattern, &text));
-    assert!(started.elapsed() < std::time::Duration::from_secs(1));
-}
-
 // ---------------------------------------------------------------- routing
 
 fn bot_config(text: &str) -> sentinel_bot::config::Config {
@@ -1175,11 +1137,16 @@ fn config_defaults_and_errors_name_their_keys() {
         e,
         "plugins.alert_notifier.routes[1].mention: `carol` is neither a [groups] nor a [people] key"
     );
-    let e = error("[[plugins.alert_notifier.routes]]\nrepository = \"\"\nchannels = [\"\"]");
+    let e = error("[[plugins.alert_notifier.routes]]\nchannels = [\"\"]");
+    assert!(e.contains("routes[0].channels"), "{e}");
+    // A repository pattern is refused as the configuration is read, naming the key.
+    let e = error("[[plugins.alert_notifier.routes]]\nrepository = \"\"");
     assert!(
-        e.contains("routes[0].channels") && e.contains("routes[0].repository"),
+        e.contains("routes[0].repository") && e.contains("is not a repository pattern"),
         "{e}"
     );
+    let e = error("[[plugins.alert_notifier.routes]]\nrepository = \"acme\"");
+    assert!(e.contains("routes[0].repository") && e.contains("one `/`"), "{e}");
 }
 
 // ----------------------------------------------------------------- render

@@ -21,19 +21,8 @@ pub fn fmt_day(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%d").to_string()
 }
 
-/// `3d 4h`, `5h 10m`, `12m`, `40s`.
-pub fn fmt_duration(span: chrono::Duration) -> String {
-    let secs = span.num_seconds().max(0);
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, 0) => format!("{h}h"),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, 0, _) => format!("{d}d"),
-        (d, h, _) => format!("{d}d {h}h"),
-    }
-}
+/// `3d 4h`, `5h 10m`, `12m`, `40s`: the core's one duration format.
+pub use sentinel_bot::chat::duration::human as fmt_duration;
 
 /// The plural of an English noun phrase (its last word).
 pub fn plural_noun(noun: &str) -> String {

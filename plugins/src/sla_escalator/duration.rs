@@ -186,27 +186,6 @@ fn exact(d: chrono::Duration) -> String {
     format!("{secs}s")
 }
 
-/// A duration for people, in its two largest units: `1d 2h`, `45m`, `<1m`.
-pub fn human(d: chrono::Duration) -> String {
-    let secs = d.num_seconds().abs();
-    if secs < 60 {
-        return "<1m".to_owned();
-    }
-    let parts = [
-        ("d", secs / 86_400),
-        ("h", secs % 86_400 / 3_600),
-        ("m", secs % 3_600 / 60),
-    ];
-    let shown: Vec<String> = parts
-        .iter()
-        .skip_while(|(_, n)| *n == 0)
-        .take(2)
-        .filter(|(_, n)| *n > 0)
-        .map(|(unit, n)| format!("{n}{unit}"))
-        .collect();
-    shown.join(" ")
-}
-
 impl<'de> Deserialize<'de> for SlaDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
@@ -251,13 +230,5 @@ mod tests {
         assert_eq!(span.amount, chrono::Duration::hours(16));
         assert!(span.business);
         assert_eq!(span.scale(0.75).amount, chrono::Duration::hours(12));
-    }
-
-    #[test]
-    fn human_shows_two_largest_units() {
-        assert_eq!(human(chrono::Duration::minutes(45)), "45m");
-        assert_eq!(human(chrono::Duration::minutes(26 * 60 + 5)), "1d 2h");
-        assert_eq!(human(chrono::Duration::hours(48)), "2d");
-        assert_eq!(human(chrono::Duration::seconds(20)), "<1m");
     }
 }

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use sentinel_bot::Severity;
 
 use super::config::Settings;
-use super::duration::human;
 use super::plan::Clock;
 use super::policy::{Level, Step};
 use super::store::{Incident, Silence, State};
+use sentinel_bot::chat::duration::human;
 
 /// A time as shown in chat: `2026-03-02 10:00 UTC`.
 pub fn time(at: DateTime<Utc>) -> String {

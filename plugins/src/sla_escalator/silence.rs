@@ -1,45 +1,18 @@
-//! Which incidents a silence covers: `all`, or a repository glob (`acme/*`, `acme/api-?`),
-//! matched case-insensitively like GitHub names. An incident without a repository is only covered
-//! by `all`.
+//! Which incidents a silence covers: `all`, or a repository pattern ([`RepoPattern`]: `acme/*`,
+//! `acme/api-?`). An incident without a repository is only covered by `all`.
 
-/// True when a silence with `pattern` covers an incident in `repository`.
+use sentinel_bot::RepoPattern;
+
+/// True when a silence with `pattern` (as stored: `all` or a [`RepoPattern`]) covers an incident
+/// in `repository`. A stored pattern that no longer parses covers nothing.
 pub fn matches(pattern: &str, repository: Option<&str>) -> bool {
     if pattern.eq_ignore_ascii_case("all") {
         return true;
     }
-    let Some(repository) = repository else {
+    let (Ok(pattern), Some(repository)) = (pattern.parse::<RepoPattern>(), repository) else {
         return false;
     };
-    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
-    let text: Vec<char> = repository.to_lowercase().chars().collect();
-    glob(&pattern, &text)
-}
-
-/// `*` matches any run of characters, `?` one character; iterative with backtracking to the last star.
-fn glob(pattern: &[char], text: &[char]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(c) if *c == '?' || *c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
+    pattern.matches(repository)
 }
 
 /// Checks what a user typed as a pattern; the error says what is wrong.
@@ -47,12 +20,10 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
     if pattern.eq_ignore_ascii_case("all") {
         return Ok(());
     }
-    if pattern.is_empty() || pattern.chars().any(char::is_whitespace) {
-        return Err(format!(
-            "`{pattern}` is not a repository glob such as acme/* or acme/api, nor `all`"
-        ));
-    }
-    Ok(())
+    pattern
+        .parse::<RepoPattern>()
+        .map(drop)
+        .map_err(|e| format!("{e}; or `all`"))
 }
 
 #[cfg(test)]
@@ -70,5 +41,12 @@ mod tests {
         assert!(!matches("acme/*", Some("other/api")));
         assert!(!matches("acme/api", Some("acme/api2")));
         assert!(!matches("acme/*", None));
+        assert!(!matches("acme/a b", Some("acme/a b")));
+        assert!(check_pattern("ALL").is_ok() && check_pattern("acme/api-?").is_ok());
+        assert!(
+            check_pattern("acme")
+                .unwrap_err()
+                .contains("`acme` is not a repository pattern")
+        );
     }
 }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::api::{ApiError, DISCORD_URL, DiscordApi};
 use super::render::{self, Rendered};
-use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target};
+use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Directory, OpenedSpace, SpaceRequest, Target, fit};
 use crate::clock::SharedClock;
 use crate::config::DiscordConfig;
 use crate::ids::Platform;
@@ -163,7 +163,7 @@ impl DiscordAdapter {
     /// which is also the channel id to post into.
     pub async fn create_thread(&self, channel: &str, name: &str) -> Result<String, DeliveryError> {
         let channel_id = channel_id(channel)?;
-        let request = CreateThread::new(render::truncate(name, 100)).kind(ChannelType::PublicThread);
+        let request = CreateThread::new(fit::cut_plain(name, 100)).kind(ChannelType::PublicThread);
         let created: Created = self
             .api
             .call(Route::ChannelThreads { channel_id }, LightMethod::Post, Some(&request))
@@ -258,7 +258,7 @@ impl DiscordAdapter {
             .map(|k| k.as_str().to_owned())
             .or_else(|| delivery.message.title.clone())
             .unwrap_or_else(|| "Sentinel".into());
-        let request = CreateThread::new(render::truncate(&name, 100));
+        let request = CreateThread::new(fit::cut_plain(&name, 100));
         match self
             .api
             .send(
@@ -360,7 +360,7 @@ impl ChatAdapter for DiscordAdapter {
     /// logged and does not undo the thread.
     async fn open_space(&self, request: SpaceRequest<'_>) -> Result<OpenedSpace, DeliveryError> {
         let space = request.space;
-        let name = render::truncate(space.name.trim(), 100);
+        let name = fit::cut_plain(space.name.trim(), 100);
         // An earlier attempt may have started the thread and lost the answer (or crashed before
         // recording it): look before starting another. Not being allowed to look is no reason
         // not to start one.

@@ -113,7 +113,7 @@ fn name(raw: &str) -> String {
 fn describe(text: &str, fallback: &str) -> String {
     let text = text.trim();
     let text = if text.is_empty() { fallback } else { text };
-    super::render::truncate(text, DESCRIPTION_MAX)
+    crate::chat::fit::cut_plain(text, DESCRIPTION_MAX)
 }
 
 #[cfg(test)]

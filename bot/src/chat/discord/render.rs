@@ -382,11 +382,6 @@ fn allowed(mentions: &[String]) -> CreateAllowedMentions {
     CreateAllowedMentions::new().everyone(false).users(users).roles(roles)
 }
 
-/// Cuts `text` to at most `max` characters (UTF-16 units), marking the cut with an ellipsis.
-pub fn truncate(text: &str, max: usize) -> String {
-    fit::cut_plain(text, max)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
