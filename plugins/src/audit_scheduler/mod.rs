@@ -21,12 +21,14 @@
 //! - `render`: checklists, status and history in chat.
 //! - `report`: the security report.
 //! - `commands`: `/audit`.
+//! - `facts`: other plugins' alert and incident events, recorded for the report.
 //! - `plugin`: the lifecycle of runs, checks, reminders and reports.
 
 mod checklist;
 mod checks;
 mod commands;
 mod config;
+mod facts;
 mod period;
 mod plugin;
 mod render;

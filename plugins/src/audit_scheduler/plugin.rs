@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::CommandFactory;
 use sentinel_bot::github::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse};
 use sentinel_bot::{
-    CommandSpec, Cx, DomainEvent, Event, Mention, Message, Plugin, PluginError, Schedule, Subscriptions, TimerFired,
+    CommandSpec, Cx, Event, Mention, Message, Plugin, PluginError, Schedule, Subscriptions, TimerFired,
 };
 use serde_json::{Value, json};
 
@@ -17,11 +17,12 @@ use super::checklist::{Cadence, Check};
 use super::checks::{self, Answer, Context, Outcome, Verdict};
 use super::commands::{self, AuditCommand};
 use super::config::Settings;
+use super::facts;
 use super::period::Period;
 use super::render::{self, fmt_time, plural};
 use super::report::{self, ReportData};
 use super::store::{self, ItemState, ItemUpdate, NewRequest, NewRun};
-use crate::domain;
+use crate::domain::{AuditCompleted, AuditOverdue};
 
 /// The plugin's name: it keys its timers and is the `requester` of its GitHub requests.
 pub const NAME: &str = "audit_scheduler";
@@ -311,15 +312,12 @@ impl AuditScheduler {
             }
             cx.send(Message::new(self.channel(), text).in_thread(render::run_key(run_id)))
                 .await?;
-            cx.emit(
-                domain::AUDIT_COMPLETED,
-                json!({
-                    "run_id": run_id,
-                    "audit": run.cadence.as_str(),
-                    "completed_at": run.completed_at.map(|t| t.to_rfc3339()),
-                    "done_by": people,
-                }),
-            )
+            cx.publish(&AuditCompleted {
+                run_id,
+                audit: run.cadence.as_str().to_owned(),
+                completed_at: run.completed_at,
+                done_by: people,
+            })
             .await?;
         }
         Ok(())
@@ -751,116 +749,15 @@ impl AuditScheduler {
             .filter(|i| !i.state.is_finished())
             .map(|i| i.item)
             .collect();
-        cx.emit(
-            domain::AUDIT_OVERDUE,
-            json!({
-                "run_id": run_id,
-                "audit": run.cadence.as_str(),
-                "open_items": open,
-                "escalated_to": lead,
-                "at": now.to_rfc3339(),
-            }),
-        )
+        cx.publish(&AuditOverdue {
+            run_id,
+            audit: run.cadence.as_str().to_owned(),
+            open_items: open,
+            escalated_to: lead.clone(),
+            at: now,
+        })
         .await
     }
-
-    // -----------------------------------------------------------------------------------------
-    // Alert and incident facts
-
-    async fn on_domain(&self, cx: &mut Cx<'_>, event: &DomainEvent) -> Result<(), PluginError> {
-        let now = cx.now();
-        let p = &event.payload;
-        let at = |field: &str| parse_time(p.get(field)).unwrap_or(now);
-        let id = p.get("id").and_then(Value::as_i64);
-        match event.kind.as_str() {
-            domain::ALERT_RAISED | domain::ALERT_REOPENED => {
-                if let Some(alert) = alert_fact(p, now) {
-                    store::alert_opened(cx.db(), &alert).await?;
-                }
-            }
-            domain::ALERT_CLOSED => {
-                if let Some(alert) = alert_fact(p, now) {
-                    let action = p.get("action").and_then(Value::as_str).unwrap_or("closed");
-                    store::alert_closed(cx.db(), &alert, action, now).await?;
-                }
-            }
-            domain::INCIDENT_OPENED => {
-                if let Some(id) = id {
-                    let title = p.get("title").and_then(Value::as_str).unwrap_or("untitled");
-                    let severity = p.get("severity").and_then(Value::as_str).unwrap_or("medium");
-                    store::incident_opened(cx.db(), id, title, severity, at("opened_at")).await?;
-                }
-            }
-            domain::INCIDENT_ACKNOWLEDGED => {
-                if let Some(id) = id {
-                    store::incident_changed(cx.db(), id, store::IncidentChange::Acknowledged, at("at")).await?;
-                }
-            }
-            domain::INCIDENT_SEVERITY_CHANGED => {
-                if let (Some(id), Some(to)) = (id, p.get("to").and_then(Value::as_str)) {
-                    store::incident_changed(cx.db(), id, store::IncidentChange::Severity(to), at("at")).await?;
-                }
-            }
-            domain::INCIDENT_RESOLVED => {
-                if let Some(id) = id {
-                    let by = p.get("by").and_then(Value::as_str);
-                    let summary = p.get("summary").and_then(Value::as_str);
-                    store::incident_changed(cx.db(), id, store::IncidentChange::Resolved(by, summary), at("at"))
-                        .await?;
-                }
-            }
-            domain::INCIDENT_REOPENED => {
-                if let Some(id) = id {
-                    store::incident_changed(cx.db(), id, store::IncidentChange::Reopened, at("at")).await?;
-                }
-            }
-            domain::INCIDENT_CLOSED => {
-                if let Some(id) = id {
-                    store::incident_changed(cx.db(), id, store::IncidentChange::Closed, at("at")).await?;
-                }
-            }
-            domain::SLA_BREACHED => {
-                if let Some(id) = p.get("incident_id").and_then(Value::as_i64) {
-                    let change = match p.get("kind").and_then(Value::as_str) {
-                        Some("response") => store::IncidentChange::ResponseBreached,
-                        _ => store::IncidentChange::ResolutionBreached,
-                    };
-                    store::incident_changed(cx.db(), id, change, at("at")).await?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-fn parse_time(value: Option<&Value>) -> Option<DateTime<Utc>> {
-    value
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The alert of an `alert.*` payload: `{ alert, … }`, or the alert itself (as `alert.raised` sends it).
-fn alert_fact(payload: &Value, now: DateTime<Utc>) -> Option<store::AlertFact> {
-    let alert = payload.get("alert").filter(|a| a.is_object()).unwrap_or(payload);
-    let text = |field: &str| alert.get(field).and_then(Value::as_str).map(str::to_owned);
-    Some(store::AlertFact {
-        key: text("key")?,
-        source: text("source").unwrap_or_else(|| "unknown".to_owned()),
-        repository: text("repository"),
-        number: alert.get("number").and_then(Value::as_i64),
-        severity: text("severity"),
-        title: text("title").unwrap_or_else(|| "untitled alert".to_owned()),
-        package: text("package"),
-        cve: text("cve"),
-        ghsa: text("ghsa"),
-        url: text("url"),
-        created_at: parse_time(alert.get("created_at")),
-        raised_at: now,
-        closed_at: None,
-        close_action: None,
-    })
 }
 
 /// A stored request as the evaluation sees it.
@@ -911,22 +808,10 @@ impl Plugin for AuditScheduler {
     fn subscriptions(&self) -> Subscriptions {
         Subscriptions {
             github: Vec::new(),
-            domain: [
-                GITHUB_RESPONSE,
-                domain::ALERT_RAISED,
-                domain::ALERT_CLOSED,
-                domain::ALERT_REOPENED,
-                domain::INCIDENT_OPENED,
-                domain::INCIDENT_ACKNOWLEDGED,
-                domain::INCIDENT_SEVERITY_CHANGED,
-                domain::INCIDENT_RESOLVED,
-                domain::INCIDENT_REOPENED,
-                domain::INCIDENT_CLOSED,
-                domain::SLA_BREACHED,
-            ]
-            .iter()
-            .map(|kind| (*kind).to_owned())
-            .collect(),
+            domain: std::iter::once(GITHUB_RESPONSE)
+                .chain(facts::CONSUMED)
+                .map(str::to_owned)
+                .collect(),
             actions: vec!["audit".into()],
         }
     }
@@ -951,7 +836,7 @@ impl Plugin for AuditScheduler {
             Event::Domain(domain_event) => match GitHubResponse::for_plugin(event, NAME) {
                 Some(response) => self.on_response(cx, response).await,
                 None if domain_event.kind == GITHUB_RESPONSE => Ok(()),
-                None => self.on_domain(cx, domain_event).await,
+                None => facts::record(cx, domain_event).await,
             },
             _ => Ok(()),
         }

@@ -4,9 +4,8 @@
 //! Over 600 lines: one function per operation; splitting them by family (lifecycle, people,
 //! severity, post-mortem) is open under issue 13 item 3.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use sentinel_bot::{Cx, Mention, Message, Origin, PluginError, Severity};
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use sentinel_bot::{Cx, DomainEventPayload, Mention, Message, Origin, PluginError, Severity};
 
 use super::commands::{ItemRef, Op, spec};
 use super::config::IncidentConfig;
@@ -16,7 +15,10 @@ use super::render::{self, View};
 use super::space;
 use super::store::{self, Change, Filter, NewIncident};
 use super::tracking;
-use crate::domain;
+use crate::domain::{
+    IncidentAcknowledged, IncidentAssigned, IncidentChange, IncidentClosed, IncidentEscalateRequested, IncidentOpened,
+    IncidentReopened, IncidentResolved, IncidentSeverityChanged,
+};
 
 /// Why an operation did not happen.
 #[derive(Debug)]
@@ -42,9 +44,13 @@ impl From<sqlx::Error> for Failure {
 /// Result of an operation.
 pub type Outcome = Result<(), Failure>;
 
-/// An RFC 3339 UTC time, as domain events carry it.
-pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// The payload of a plain state change `by` someone `now`.
+fn changed(id: IncidentId, now: DateTime<Utc>, by: &str) -> IncidentChange {
+    IncidentChange {
+        id: id.0,
+        at: Some(now),
+        by: Some(by.to_owned()),
+    }
 }
 
 /// Who asked, as the timeline names them, and where to answer.
@@ -192,18 +198,15 @@ pub async fn open(
     )
     .await?;
     store::record(cx.db(), id, now, new.opened_by, "declared", how).await?;
-    cx.emit(
-        domain::INCIDENT_OPENED,
-        json!({
-            "id": id.0,
-            "title": new.title,
-            "severity": new.severity.as_str(),
-            "opened_at": rfc3339(now),
-            "opened_by": new.opened_by,
-            "repository": new.repository,
-            "alert_keys": alert_keys,
-        }),
-    )
+    cx.publish(&IncidentOpened {
+        id: id.0,
+        title: new.title.to_owned(),
+        severity: new.severity,
+        opened_at: Some(now),
+        opened_by: new.opened_by.to_owned(),
+        repository: new.repository.map(str::to_owned),
+        alert_keys: alert_keys.to_vec(),
+    })
     .await?;
     Ok(id)
 }
@@ -274,7 +277,7 @@ async fn ack(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id: 
         by: &caller.name,
         kind: "acknowledged",
         timeline: "acknowledged",
-        event: domain::INCIDENT_ACKNOWLEDGED,
+        event: IncidentAcknowledged,
         note: format!("✅ {} acknowledged incident {id}.", caller.name),
     };
     announce(cx, config, id, change).await?;
@@ -283,24 +286,24 @@ async fn ack(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id: 
 
 /// A state change as everyone hears of it: the timeline, the domain event for other plugins, the
 /// refreshed incident message and a note in its thread.
-struct Announcement<'a> {
+struct Announcement<'a, E> {
     by: &'a str,
     kind: &'static str,
     timeline: &'a str,
-    event: &'static str,
+    /// The domain event's constructor, e.g. `IncidentAcknowledged`.
+    event: fn(IncidentChange) -> E,
     note: String,
 }
 
-async fn announce(
+async fn announce<E: DomainEventPayload>(
     cx: &mut Cx<'_>,
     config: &IncidentConfig,
     id: IncidentId,
-    change: Announcement<'_>,
+    change: Announcement<'_, E>,
 ) -> Result<(), PluginError> {
     let now = cx.now();
     store::record(cx.db(), id, now, change.by, change.kind, change.timeline).await?;
-    cx.emit(change.event, json!({ "id": id.0, "at": rfc3339(now), "by": change.by }))
-        .await?;
+    cx.publish(&(change.event)(changed(id, now, change.by))).await?;
     publish(cx, config, id).await?;
     note(cx, config, id, Message::new("", change.note)).await
 }
@@ -377,10 +380,12 @@ async fn assign(
             &format!("assigned to {person}"),
         )
         .await?;
-        cx.emit(
-            domain::INCIDENT_ASSIGNED,
-            json!({ "id": id.0, "assignee": person, "at": rfc3339(now), "by": caller.name }),
-        )
+        cx.publish(&IncidentAssigned {
+            id: id.0,
+            assignee: person.clone(),
+            at: now,
+            by: caller.name.clone(),
+        })
         .await?;
     }
     publish(cx, config, id).await?;
@@ -428,13 +433,14 @@ pub async fn set_severity(
         &format!("severity {from} → {to}{why}"),
     )
     .await?;
-    cx.emit(
-        domain::INCIDENT_SEVERITY_CHANGED,
-        json!({
-            "id": id.0, "from": from.as_str(), "to": to.as_str(), "at": rfc3339(now), "by": by,
-            "opened_at": rfc3339(incident.opened_at),
-        }),
-    )
+    cx.publish(&IncidentSeverityChanged {
+        id: id.0,
+        from: Some(from),
+        to,
+        at: Some(now),
+        by: Some(by.to_owned()),
+        opened_at: Some(incident.opened_at),
+    })
     .await?;
     publish(cx, config, id).await?;
     note(
@@ -606,10 +612,12 @@ pub async fn resolve_as(
         None => "resolved".to_owned(),
     };
     store::record(cx.db(), id, now, by, "resolved", &text).await?;
-    cx.emit(
-        domain::INCIDENT_RESOLVED,
-        json!({ "id": id.0, "at": rfc3339(now), "by": by, "summary": summary }),
-    )
+    cx.publish(&IncidentResolved {
+        id: id.0,
+        at: Some(now),
+        by: Some(by.to_owned()),
+        summary: summary.map(str::to_owned),
+    })
     .await?;
     publish(cx, config, id).await?;
     let suffix = summary.map(|s| format!(": {s}")).unwrap_or_default();
@@ -665,7 +673,7 @@ async fn reopen(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, i
         by: &caller.name,
         kind: "reopened",
         timeline: &format!("reopened ({to})"),
-        event: domain::INCIDENT_REOPENED,
+        event: IncidentReopened,
         note: format!("🔁 {} reopened incident {id}.", caller.name),
     };
     announce(cx, config, id, change).await?;
@@ -691,7 +699,7 @@ async fn close(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>, id
         by: &caller.name,
         kind: "closed",
         timeline: "closed",
-        event: domain::INCIDENT_CLOSED,
+        event: IncidentClosed,
         note: format!("🔒 {} closed incident {id}.", caller.name),
     };
     announce(cx, config, id, change).await?;
@@ -708,11 +716,8 @@ async fn escalate(cx: &mut Cx<'_>, config: &IncidentConfig, caller: &Caller<'_>,
     }
     let now = cx.now();
     store::record(cx.db(), id, now, &caller.name, "escalate", "asked for escalation").await?;
-    cx.emit(
-        domain::INCIDENT_ESCALATE_REQUESTED,
-        json!({ "id": id.0, "at": rfc3339(now), "by": caller.name }),
-    )
-    .await?;
+    cx.publish(&IncidentEscalateRequested(changed(id, now, &caller.name)))
+        .await?;
     note(
         cx,
         config,
