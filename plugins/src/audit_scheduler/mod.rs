@@ -22,7 +22,10 @@
 //! - `report`: the security report.
 //! - `commands`: `/audit`.
 //! - `facts`: other plugins' alert and incident events, recorded for the report.
-//! - `plugin`: the lifecycle of runs, checks, reminders and reports.
+//! - `plugin`: subscriptions, and where each event goes.
+//! - `runs`: the lifecycle of a run and GitHub's answers to its checks.
+//! - `reporting`: collecting, posting and filing the security report.
+//! - `reminders`: reminding and escalating an incomplete run.
 
 mod checklist;
 mod checks;
@@ -31,8 +34,11 @@ mod config;
 mod facts;
 mod period;
 mod plugin;
+mod reminders;
 mod render;
 mod report;
+mod reporting;
+mod runs;
 mod store;
 #[cfg(test)]
 mod tests;
