@@ -633,7 +633,7 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
     // March, scripted: an alert raised and fixed, two incidents (one breaching its response SLA).
     bot.advance(Duration::days(1)).await; // Mar 3 10:00
     let lodash = json!({"key": "dependabot:acme/app:5", "source": "dependabot", "repository": "acme/app", "number": 5,
-        "severity": "high", "title": "Prototype pollution in lodash", "package": "lodash", "cve": "CVE-2026-1234",
+        "severity": "high", "state": "open", "title": "Prototype pollution in lodash", "package": "lodash", "cve": "CVE-2026-1234",
         "ghsa": "GHSA-abcd-efgh-ijkl", "created_at": "2026-03-03T08:00:00Z"});
     push_domain(&mut bot, "alert.raised", lodash.clone()).await;
     bot.advance(Duration::days(1)).await; // Mar 4 10:00
@@ -658,10 +658,12 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
     )
     .await;
     bot.advance(Duration::days(5)).await; // Mar 9 10:00
+    let mut fixed = lodash.clone();
+    fixed["state"] = json!("fixed");
     push_domain(
         &mut bot,
         "alert.closed",
-        json!({"alert": lodash, "action": "fixed", "actor": "bob"}),
+        json!({"alert": fixed, "action": "fixed", "actor": "bob"}),
     )
     .await;
     bot.advance(Duration::days(11)).await; // Mar 20 10:00

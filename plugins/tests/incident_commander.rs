@@ -1953,3 +1953,35 @@ async fn space_settings_are_checked_at_start_up() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn a_refused_operation_is_a_user_error_answered_privately_with_the_usage_line() {
+    let mut bot = start("").await;
+    bot.command_as("alice", "/incident declare high Token leak").await;
+    bot.command_as("alice", "/incident ack 1").await;
+
+    let out = bot.command_as("bob", "/incident ack 1").await;
+    assert!(
+        answer(&out).starts_with("Incident #1 is already acknowledged (by alice at "),
+        "{out:#?}"
+    );
+    let out = bot.command_as("bob", "/incident severity 7 low").await;
+    let text = answer(&out);
+    assert!(
+        text.starts_with("There is no incident #7. Open incidents: #1."),
+        "{text}"
+    );
+    assert!(text.contains("\nUsage: /incident severity"), "{text}");
+    // Nothing was written for them, and the dispatcher counted both as the user's mistake (like
+    // /sla and /audit), not as handled.
+    assert_eq!(
+        count(&bot, "SELECT COUNT(*) FROM incident_timeline WHERE incident_id = 1").await,
+        2
+    );
+    let metrics = bot.bot().shared().metrics.encode();
+    assert!(
+        metrics.contains("plugin=\"incident_commander\",result=\"user_error\"} 2"),
+        "{metrics}"
+    );
+    bot.stop().await;
+}

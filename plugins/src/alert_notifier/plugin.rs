@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sentinel_bot::{Action, Cx, Event, GitHubDelivery, Message, Plugin, PluginError, Subscriptions, TimerFired};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::config::AlertNotifierConfig;
 use super::digest::{self, Timer};
@@ -11,7 +11,9 @@ use super::normalize::{self, Alert, AlertChange};
 use super::render;
 use super::route::{self, Destination};
 use super::store::{self, NewChange, StoredAlert};
-use crate::domain::{ALERT_ACKNOWLEDGED, ALERT_CLOSED, ALERT_INCIDENT_REQUESTED, ALERT_RAISED, ALERT_REOPENED};
+use crate::domain::{
+    AlertAcknowledged, AlertClosed, AlertIncidentRequested, AlertRaised, AlertReopened, AlertTransition,
+};
 
 /// The plugin's name, also the `[plugins.alert_notifier]` section.
 pub const NAME: &str = "alert_notifier";
@@ -123,10 +125,9 @@ impl AlertNotifier {
         for destination in &digested {
             digest::gather(cx, &self.config.digest, &alert.key, destination, now).await?;
         }
-        cx.emit(ALERT_RAISED, serde_json::to_value(alert)?).await?;
+        cx.publish(&AlertRaised(alert.clone())).await?;
         if !alert.state.is_closed() && self.reaches_incident(alert) {
-            let payload = json!({ "alert": alert, "grouping_key": grouping_key(alert) });
-            cx.emit(ALERT_INCIDENT_REQUESTED, payload).await?;
+            cx.publish(&incident_requested(alert, None)).await?;
         }
         Ok(())
     }
@@ -191,26 +192,23 @@ impl AlertNotifier {
     ) -> Result<(), PluginError> {
         let was_closed = previous.state.is_closed();
         let closed = alert.state.is_closed();
-        let transition = || {
-            json!({
-                "alert": alert,
-                "action": change.action,
-                "actor": change.actor,
-                "grouping_key": grouping_key(alert),
-            })
+        let transition = || AlertTransition {
+            alert: alert.clone(),
+            action: change.action.clone(),
+            actor: change.actor.clone(),
+            grouping_key: grouping_key(alert),
         };
         if closed && !was_closed && self.config.resolve_incidents {
-            cx.emit(ALERT_CLOSED, transition()).await?;
+            cx.publish(&AlertClosed(transition())).await?;
         }
         if was_closed && !closed {
-            cx.emit(ALERT_REOPENED, transition()).await?;
+            cx.publish(&AlertReopened(transition())).await?;
         }
         // Reopened at incident level, or an open alert whose severity rose to it: either way no
         // incident was asked for while it was below the bar or closed.
         let newly_reaches = was_closed || !self.reaches_incident(previous);
         if !closed && self.reaches_incident(alert) && newly_reaches {
-            let payload = json!({ "alert": alert, "grouping_key": grouping_key(alert) });
-            cx.emit(ALERT_INCIDENT_REQUESTED, payload).await?;
+            cx.publish(&incident_requested(alert, None)).await?;
         }
         Ok(())
     }
@@ -246,8 +244,12 @@ impl AlertNotifier {
                 if self.note(cx, &stored, "acknowledged", &who, &note).await? {
                     cx.reply_private(origin, Message::reply(format!("Acknowledged {}", alert.title)))
                         .await?;
-                    let payload = json!({ "alert": alert, "by": who, "grouping_key": grouping_key(alert) });
-                    cx.emit(ALERT_ACKNOWLEDGED, payload).await
+                    let acknowledged = AlertAcknowledged {
+                        alert: alert.clone(),
+                        by: who,
+                        grouping_key: grouping_key(alert),
+                    };
+                    cx.publish(&acknowledged).await
                 } else {
                     let text = format!("You already acknowledged {}", alert.title);
                     cx.reply_private(origin, Message::reply(text)).await
@@ -256,12 +258,7 @@ impl AlertNotifier {
             render::INCIDENT => {
                 // Every press is passed on: the incident side groups requests by `grouping_key`, and a
                 // person asking again after an incident was closed must be heard.
-                let payload = json!({
-                    "alert": alert,
-                    "grouping_key": grouping_key(alert),
-                    "requested_by": who,
-                });
-                cx.emit(ALERT_INCIDENT_REQUESTED, payload).await?;
+                cx.publish(&incident_requested(alert, Some(who.clone()))).await?;
                 let note = format!("Incident requested by {who}");
                 self.note(cx, &stored, "incident_requested", &who, &note).await?;
                 let text = format!("Incident requested for {}", alert.title);
@@ -320,6 +317,15 @@ fn new_change(change: &AlertChange) -> NewChange<'_> {
 /// existing alert.
 fn announces_new_alert(event: &str, action: &str) -> bool {
     !event.eq_ignore_ascii_case("secret_scanning_alert_location") && matches!(action, "created" | "create")
+}
+
+/// `alert.incident_requested` for `alert`, asked for by a person or (`None`) by its severity.
+fn incident_requested(alert: &Alert, requested_by: Option<String>) -> AlertIncidentRequested {
+    AlertIncidentRequested {
+        alert: alert.clone(),
+        grouping_key: grouping_key(alert),
+        requested_by,
+    }
 }
 
 /// Alerts that are one problem share this key, so they can share one incident.

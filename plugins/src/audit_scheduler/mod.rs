@@ -21,16 +21,24 @@
 //! - `render`: checklists, status and history in chat.
 //! - `report`: the security report.
 //! - `commands`: `/audit`.
-//! - `plugin`: the lifecycle of runs, checks, reminders and reports.
+//! - `facts`: other plugins' alert and incident events, recorded for the report.
+//! - `plugin`: subscriptions, and where each event goes.
+//! - `runs`: the lifecycle of a run and GitHub's answers to its checks.
+//! - `reporting`: collecting, posting and filing the security report.
+//! - `reminders`: reminding and escalating an incomplete run.
 
 mod checklist;
 mod checks;
 mod commands;
 mod config;
+mod facts;
 mod period;
 mod plugin;
+mod reminders;
 mod render;
 mod report;
+mod reporting;
+mod runs;
 mod store;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use super::auth;
 use super::commands::{self, Op};
 use super::config::IncidentConfig;
 use super::events;
-use super::ops::{self, Caller, Failure};
+use super::ops::{self, Caller};
 use super::tracking;
 
 /// The incident commander.
@@ -52,15 +52,14 @@ impl IncidentCommander {
         let caller = Caller { name, origin };
         let subcommand = op.subcommand();
         match ops::run(cx, &self.config, &caller, op).await {
-            Ok(()) => Ok(()),
-            Err(Failure::Internal(err)) => Err(err),
-            Err(Failure::User(text)) => {
-                let text = match typed.then(|| commands::spec().usage_of(subcommand)).flatten() {
+            // A typed command's usage line helps unless the answer already says what to type.
+            Err(PluginError::User(text)) => Err(PluginError::User(
+                match typed.then(|| commands::spec().usage_of(subcommand)).flatten() {
                     Some(usage) if !text.contains("/incident ") => format!("{text}\nUsage: {usage}"),
                     _ => text,
-                };
-                cx.reply_private(origin, Message::reply(text)).await
-            }
+                },
+            )),
+            other => other,
         }
     }
 }

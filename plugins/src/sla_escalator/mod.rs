@@ -16,7 +16,6 @@ mod calendar;
 mod commands;
 mod config;
 mod duration;
-mod events;
 mod plan;
 mod plugin;
 mod policy;

@@ -9,22 +9,24 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use clap::CommandFactory;
 use sentinel_bot::config::{Config, ConfigError};
 use sentinel_bot::{
-    CommandSpec, Cx, DomainEvent, Event, Mention, Message, Plugin, PluginError, Severity, Subscriptions, TimerFired,
+    CommandSpec, Cx, DomainEvent, DomainEventPayload, Event, Mention, Message, Plugin, PluginError, Severity,
+    Subscriptions, TimerFired,
 };
-use serde_json::json;
 
 use super::commands::{self, SlaCommand};
 use super::config::{Settings, SlaConfig};
-use super::events::{self, Change, Opened, SeverityChanged, time_or};
 use super::plan::{self, Clock, Running, TimerPayload, What};
 use super::policy::{Level, Snapshot};
 use super::render;
 use super::store::{self, Incident, State};
-use crate::domain;
+use crate::domain::{
+    self, IncidentAcknowledged, IncidentClosed, IncidentEscalateRequested, IncidentOpened, IncidentReopened,
+    IncidentResolved, IncidentSeverityChanged, SlaBreached, SlaDeadline, SlaPing, SlaPlanned, SlaWarning,
+};
 
 /// The plugin's name: it keys its timers and its config section.
 pub const NAME: &str = "sla_escalator";
@@ -84,15 +86,12 @@ impl SlaEscalator {
             cx.set_timer(&timer.key, timer.at, serde_json::to_value(payload)?)
                 .await?;
         }
-        cx.emit(
-            domain::SLA_PLANNED,
-            json!({
-                "incident_id": incident.id,
-                "severity": incident.severity().as_str(),
-                "respond_by": rfc3339(incident.respond_by),
-                "resolve_by": rfc3339(incident.resolve_by),
-            }),
-        )
+        cx.publish(&SlaPlanned {
+            incident_id: incident.id,
+            severity: Some(incident.severity()),
+            respond_by: Some(incident.respond_by),
+            resolve_by: Some(incident.resolve_by),
+        })
         .await
     }
 
@@ -105,50 +104,50 @@ impl SlaEscalator {
     }
 
     async fn on_domain(&self, cx: &mut Cx<'_>, event: &DomainEvent) -> Result<(), PluginError> {
-        match event.kind.as_str() {
-            events::OPENED => match serde_json::from_value::<Opened>(event.payload.clone()) {
-                Ok(opened) => self.opened(cx, opened).await,
-                Err(err) => ignore(event, &err.to_string()),
-            },
-            events::SEVERITY_CHANGED => match serde_json::from_value::<SeverityChanged>(event.payload.clone()) {
-                Ok(changed) => self.severity_changed(cx, changed).await,
-                Err(err) => ignore(event, &err.to_string()),
-            },
-            kind => match serde_json::from_value::<Change>(event.payload.clone()) {
-                Ok(change) => {
-                    let Some(incident) = store::get(cx.db(), change.id).await? else {
-                        tracing::debug!(
-                            kind,
-                            incident = change.id,
-                            "event for an incident opened before the sla escalator saw it"
-                        );
-                        return Ok(());
-                    };
-                    let at = time_or(change.at.as_deref(), cx.now());
-                    match kind {
-                        events::ACKNOWLEDGED => self.acknowledged(cx, incident, at).await,
-                        events::RESOLVED => self.paused(cx, incident, at, State::Resolved).await,
-                        events::CLOSED => self.paused(cx, incident, at, State::Closed).await,
-                        events::REOPENED => self.reopened(cx, incident, at).await,
-                        events::ESCALATE_REQUESTED => {
-                            let by = change.by.unwrap_or_else(|| "someone".to_owned());
-                            self.escalate(cx, incident, &by).await
-                        }
-                        _ => Ok(()),
-                    }
-                }
-                Err(err) => ignore(event, &err.to_string()),
-            },
+        if let Some(opened) = domain::read::<IncidentOpened>(event) {
+            return self.opened(cx, opened).await;
+        }
+        if let Some(changed) = domain::read::<IncidentSeverityChanged>(event) {
+            return self.severity_changed(cx, changed).await;
+        }
+        let (id, at, by, then) = if let Some(IncidentAcknowledged(c)) = domain::read(event) {
+            (c.id, c.at, c.by, Then::Acknowledge)
+        } else if let Some(r) = domain::read::<IncidentResolved>(event) {
+            (r.id, r.at, r.by, Then::Pause(State::Resolved))
+        } else if let Some(IncidentClosed(c)) = domain::read(event) {
+            (c.id, c.at, c.by, Then::Pause(State::Closed))
+        } else if let Some(IncidentReopened(c)) = domain::read(event) {
+            (c.id, c.at, c.by, Then::Reopen)
+        } else if let Some(IncidentEscalateRequested(c)) = domain::read(event) {
+            (c.id, c.at, c.by, Then::Escalate)
+        } else {
+            return Ok(());
+        };
+        let Some(incident) = store::get(cx.db(), id).await? else {
+            tracing::debug!(
+                kind = %event.kind,
+                incident = id,
+                "event for an incident opened before the sla escalator saw it"
+            );
+            return Ok(());
+        };
+        // A missing time is the handling time.
+        let at = at.unwrap_or_else(|| cx.now());
+        match then {
+            Then::Acknowledge => self.acknowledged(cx, incident, at).await,
+            Then::Pause(state) => self.paused(cx, incident, at, state).await,
+            Then::Reopen => self.reopened(cx, incident, at).await,
+            Then::Escalate => {
+                let by = by.unwrap_or_else(|| "someone".to_owned());
+                self.escalate(cx, incident, &by).await
+            }
         }
     }
 
-    async fn opened(&self, cx: &mut Cx<'_>, opened: Opened) -> Result<(), PluginError> {
-        let Ok(severity) = opened.severity.parse::<Severity>() else {
-            tracing::warn!(incident = opened.id, severity = %opened.severity, "incident with an unknown severity; no SLA");
-            return Ok(());
-        };
+    async fn opened(&self, cx: &mut Cx<'_>, opened: IncidentOpened) -> Result<(), PluginError> {
+        let severity = opened.severity;
         let now = cx.now();
-        let started_at = time_or(opened.opened_at.as_deref(), now);
+        let started_at = opened.opened_at.unwrap_or(now);
         let snapshot = self.snapshot(severity);
         let calendar = snapshot.calendar().map_err(PluginError::failed)?;
         let running = Running {
@@ -196,14 +195,11 @@ impl SlaEscalator {
         Ok(())
     }
 
-    async fn severity_changed(&self, cx: &mut Cx<'_>, changed: SeverityChanged) -> Result<(), PluginError> {
+    async fn severity_changed(&self, cx: &mut Cx<'_>, changed: IncidentSeverityChanged) -> Result<(), PluginError> {
         let Some(mut incident) = store::get(cx.db(), changed.id).await? else {
             return Ok(());
         };
-        let Ok(to) = changed.to.parse::<Severity>() else {
-            tracing::warn!(incident = changed.id, severity = %changed.to, "severity change to an unknown severity ignored");
-            return Ok(());
-        };
+        let to = changed.to;
         let from = incident.severity();
         if to == from {
             return Ok(());
@@ -301,16 +297,13 @@ impl SlaEscalator {
         at: DateTime<Utc>,
         mentions: Vec<String>,
     ) -> Result<(), PluginError> {
-        cx.emit(
-            domain::SLA_PING,
-            json!({
-                "incident_id": incident.id,
-                "level": level.as_str(),
-                "step": step,
-                "at": rfc3339(at),
-                "mentions": mentions,
-            }),
-        )
+        cx.publish(&SlaPing {
+            incident_id: incident.id,
+            level: Some(level.as_str().to_owned()),
+            step: Some(step),
+            at: Some(at),
+            mentions,
+        })
         .await
     }
 
@@ -382,16 +375,8 @@ impl SlaEscalator {
                 if !running {
                     return Ok(());
                 }
-                cx.emit(
-                    domain::SLA_WARNING,
-                    json!({
-                        "incident_id": incident.id,
-                        "kind": clock.as_str(),
-                        "deadline": rfc3339(deadline),
-                        "at": rfc3339(now),
-                    }),
-                )
-                .await?;
+                cx.publish(&SlaWarning(deadline_event(&incident, clock, deadline, now)))
+                    .await?;
                 if silence.is_some() {
                     return Ok(());
                 }
@@ -421,16 +406,8 @@ impl SlaEscalator {
                     .unwrap_or_else(|| first_level(&incident));
                 incident.level = Some(next);
                 store::save(cx.db(), &incident, now).await?;
-                cx.emit(
-                    domain::SLA_BREACHED,
-                    json!({
-                        "incident_id": incident.id,
-                        "kind": clock.as_str(),
-                        "deadline": rfc3339(deadline),
-                        "at": rfc3339(now),
-                    }),
-                )
-                .await?;
+                cx.publish(&SlaBreached(deadline_event(&incident, clock, deadline, now)))
+                    .await?;
                 // The breach is always posted: a silence only takes the mentions away.
                 let (mentions, _) = self.mentions(cx, next);
                 let mut text = render::breach(&incident, clock, next);
@@ -465,14 +442,22 @@ fn first_level(incident: &Incident) -> Level {
         .unwrap_or(Level::TeamLead)
 }
 
-fn ignore(event: &DomainEvent, cause: &str) -> Result<(), PluginError> {
-    // A payload that does not fit the contract will not fit on a retry either.
-    tracing::warn!(kind = %event.kind, cause, "domain event with an unexpected payload ignored");
-    Ok(())
+/// What `sla.warning` and `sla.breached` say about `clock`'s `deadline`.
+fn deadline_event(incident: &Incident, clock: Clock, deadline: DateTime<Utc>, now: DateTime<Utc>) -> SlaDeadline {
+    SlaDeadline {
+        incident_id: incident.id,
+        kind: Some(clock.as_str().to_owned()),
+        deadline: Some(deadline),
+        at: Some(now),
+    }
 }
 
-fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// What an incident's state change does to its SLA.
+enum Then {
+    Acknowledge,
+    Pause(State),
+    Reopen,
+    Escalate,
 }
 
 #[async_trait]
@@ -491,7 +476,17 @@ impl Plugin for SlaEscalator {
 
     fn subscriptions(&self) -> Subscriptions {
         Subscriptions {
-            domain: events::ALL.iter().map(|kind| (*kind).to_owned()).collect(),
+            domain: [
+                IncidentOpened::KIND,
+                IncidentAcknowledged::KIND,
+                IncidentSeverityChanged::KIND,
+                IncidentResolved::KIND,
+                IncidentReopened::KIND,
+                IncidentClosed::KIND,
+                IncidentEscalateRequested::KIND,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             ..Subscriptions::default()
         }
     }

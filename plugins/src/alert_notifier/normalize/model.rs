@@ -145,6 +145,7 @@ pub struct Alert {
     /// Secret scanning: what kind of secret leaked.
     pub secret_type: Option<String>,
     /// Secret scanning: the secret was also found in a public place.
+    #[serde(default)]
     pub publicly_leaked: bool,
     /// Secret scanning: `active`, `inactive` or `unknown`, from the last validity check.
     pub validity: Option<String>,
