@@ -207,14 +207,7 @@ async fn a_chat_webhook_url_stays_out_of_logs_stored_errors_and_dead_list() {
     assert_eq!(status, 202);
     let mut failed = false;
     for _ in 0..200 {
-        let health: serde_json::Value = client
-            .get(sentinel.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health: serde_json::Value = sentinel.health().await;
         if health["outbox_failed"].as_i64().unwrap_or(0) > 0 {
             failed = true;
             break;

@@ -17,14 +17,7 @@ fn secret_config() -> String {
 async fn health_and_metrics_report_the_pipeline_without_secrets() {
     let mut sentinel = Sentinel::start(&secret_config());
     let client = reqwest::Client::new();
-    let health: serde_json::Value = client
-        .get(sentinel.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = sentinel.health().await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"], true);
     assert_eq!(health["integrations"]["console"], true);

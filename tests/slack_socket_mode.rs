@@ -159,14 +159,7 @@ async fn with_only_an_app_token_no_slack_endpoint_is_served_and_healthz_shows_th
         404,
         "no inbound Slack endpoint without a signing secret"
     );
-    let health: serde_json::Value = client
-        .get(running.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = running.health().await;
     let tasks = health["tasks"].as_object().unwrap();
     assert!(
         tasks.contains_key("slack_socket:0") && tasks.contains_key("slack_socket:1"),

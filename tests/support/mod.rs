@@ -112,6 +112,11 @@ impl Sentinel {
         format!("{}{path}", self.base)
     }
 
+    /// `GET /healthz`, as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        reqwest::get(self.url("/healthz")).await.unwrap().json().await.unwrap()
+    }
+
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("sentinel.db")
     }
