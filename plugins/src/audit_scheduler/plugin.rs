@@ -105,7 +105,7 @@ impl Plugin for AuditScheduler {
         Subscriptions {
             github: Vec::new(),
             domain: std::iter::once(GITHUB_RESPONSE)
-                .chain(facts::CONSUMED)
+                .chain(facts::consumed())
                 .map(str::to_owned)
                 .collect(),
             actions: vec!["audit".into()],
