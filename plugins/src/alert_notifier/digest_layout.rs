@@ -7,6 +7,7 @@
 //! digest is posted, and sizes are counted with the longest state suffix, so re-rendering a part
 //! after alerts changed never makes it longer than it was allowed to be.
 
+use sentinel_bot::chat::fit::cut_plain;
 use sentinel_bot::{Mention, Message, Platform, Severity};
 
 use super::normalize::{Alert, AlertState};
@@ -233,7 +234,7 @@ pub fn notes(changes: &[(String, String, String)], limits: Limits) -> Vec<String
             "" => format!("{line}: {note}"),
             repository => format!("{line} ({repository}): {note}"),
         };
-        text = cut(&text, NOTE_LINE_MAX);
+        text = cut_plain(&text, NOTE_LINE_MAX);
         if !current.is_empty() && chars(&current) + 1 + chars(&text) > limits.note {
             out.push(std::mem::take(&mut current));
         }
@@ -390,13 +391,13 @@ pub fn line(alert: &Alert) -> String {
         .or(alert.rule.as_deref())
         .or(alert.secret_type.as_deref())
         .unwrap_or(alert.title.as_str());
-    let detail = cut(plain(detail).trim(), DETAIL_MAX);
+    let detail = cut_plain(plain(detail).trim(), DETAIL_MAX);
     let text = if detail.is_empty() {
         linked
     } else {
         format!("{linked} {detail}")
     };
-    cut(&text, LINE_MAX)
+    cut_plain(&text, LINE_MAX)
 }
 
 fn linkable(url: &str) -> bool {
@@ -419,15 +420,6 @@ fn plain(text: &str) -> String {
         })
         .collect();
     kept.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if chars(text) <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn chars(text: &str) -> usize {

@@ -298,3 +298,18 @@ fn notes_are_split_into_messages_within_the_note_limit() {
         )
     );
 }
+
+#[test]
+fn a_long_detail_is_cut_in_units_the_platforms_count() {
+    // Mathematical letters are alphanumeric (kept by `plain`) and take two UTF-16 units each.
+    let mut alert = dependabot("org/app", 1, "high");
+    alert.package = Some("𝐀".repeat(60));
+    let line = line(&alert);
+    let detail = line.rsplit_once(") ").unwrap().1;
+    assert!(detail.ends_with('…'), "{detail}");
+    assert!(
+        sentinel_bot::chat::fit::units(detail) <= DETAIL_MAX,
+        "{} units",
+        sentinel_bot::chat::fit::units(detail)
+    );
+}

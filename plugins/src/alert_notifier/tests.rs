@@ -989,6 +989,20 @@ fn long_descriptions_are_cut_to_one_paragraph() {
     assert!(!summary.contains("Second"));
 }
 
+#[test]
+fn descriptions_are_cut_in_units_the_platforms_count() {
+    // An emoji is one character but two UTF-16 units, as Slack and Discord count them.
+    let mut p = load("security_advisory.published.json");
+    p["security_advisory"]["description"] = json!("🔥".repeat(300));
+    let summary = change_of("security_advisory", &p).alert.summary.unwrap();
+    assert!(summary.ends_with('…'));
+    assert!(
+        sentinel_bot::chat::fit::units(&summary) <= 280,
+        "{}",
+        summary.encode_utf16().count()
+    );
+}
+
 // ---------------------------------------------------------------- routing
 
 fn bot_config(text: &str) -> sentinel_bot::config::Config {

@@ -98,11 +98,27 @@ pub async fn handle(plugin: &AuditScheduler, cx: &mut Cx<'_>, command: &Command)
         AuditCommand::Done { run, item, note } => {
             let note = note.join(" ");
             let note = (!note.trim().is_empty()).then_some(note);
-            tick(plugin, cx, origin, &run, &item, &who, ItemState::Done, note.as_deref()).await
+            let request = Tick {
+                origin,
+                run: &run,
+                item: &item,
+                who: &who,
+                state: ItemState::Done,
+                note: note.as_deref(),
+            };
+            tick(plugin, cx, &request).await
         }
         AuditCommand::Skip { run, item, reason } => {
             let reason = reason.join(" ");
-            tick(plugin, cx, origin, &run, &item, &who, ItemState::Skipped, Some(&reason)).await
+            let request = Tick {
+                origin,
+                run: &run,
+                item: &item,
+                who: &who,
+                state: ItemState::Skipped,
+                note: Some(&reason),
+            };
+            tick(plugin, cx, &request).await
         }
         AuditCommand::History { audit } => {
             let cadence = match audit.as_deref().map(str::parse::<Cadence>).transpose() {
@@ -192,18 +208,32 @@ fn find_item<'a>(items: &'a [Item], text: &str) -> Result<&'a Item, String> {
     })
 }
 
-/// Ticks or skips an item for `who`.
-#[allow(clippy::too_many_arguments)]
-pub async fn tick(
-    plugin: &AuditScheduler,
-    cx: &mut Cx<'_>,
-    origin: &Origin,
-    run_text: &str,
-    item_text: &str,
-    who: &str,
-    state: ItemState,
-    note: Option<&str>,
-) -> Result<(), PluginError> {
+/// One person's tick or skip of an item, as asked by a command or a button.
+pub struct Tick<'a> {
+    /// Where the request came from; the answer goes back there, privately.
+    pub origin: &'a Origin,
+    /// The run as the person wrote it: `12`, `#12`, or an audit name for its latest run.
+    pub run: &'a str,
+    /// The item as the person wrote it: its position or its id.
+    pub item: &'a str,
+    /// The person's display name, recorded as the item's actor.
+    pub who: &'a str,
+    /// Done or skipped.
+    pub state: ItemState,
+    /// What they found (done) or why (skipped).
+    pub note: Option<&'a str>,
+}
+
+/// Ticks or skips an item for the person who asked.
+pub async fn tick(plugin: &AuditScheduler, cx: &mut Cx<'_>, request: &Tick<'_>) -> Result<(), PluginError> {
+    let Tick {
+        origin,
+        run: run_text,
+        item: item_text,
+        who,
+        state,
+        note,
+    } = *request;
     let usage = if state == ItemState::Done {
         "/audit done <run> <item> [note]"
     } else {

@@ -7,24 +7,19 @@ use sentinel_bot::{Cx, DomainEvent, DomainEventPayload, PluginError};
 
 use super::store::{self, AlertFact, IncidentChange};
 use crate::domain::alert::Alert;
+use crate::domain::incident::LIFECYCLE_KINDS;
 use crate::domain::{
     self, AlertClosed, AlertRaised, AlertReopened, IncidentAcknowledged, IncidentClosed, IncidentOpened,
     IncidentReopened, IncidentResolved, IncidentSeverityChanged, SlaBreached,
 };
 
 /// The domain events recorded here.
-pub const CONSUMED: [&str; 10] = [
-    AlertRaised::KIND,
-    AlertClosed::KIND,
-    AlertReopened::KIND,
-    IncidentOpened::KIND,
-    IncidentAcknowledged::KIND,
-    IncidentSeverityChanged::KIND,
-    IncidentResolved::KIND,
-    IncidentReopened::KIND,
-    IncidentClosed::KIND,
-    SlaBreached::KIND,
-];
+pub fn consumed() -> impl Iterator<Item = &'static str> {
+    [AlertRaised::KIND, AlertClosed::KIND, AlertReopened::KIND]
+        .into_iter()
+        .chain(LIFECYCLE_KINDS)
+        .chain([SlaBreached::KIND])
+}
 
 /// Records one consumed domain event; a time the event lacks is the handling time.
 pub async fn record(cx: &mut Cx<'_>, event: &DomainEvent) -> Result<(), PluginError> {

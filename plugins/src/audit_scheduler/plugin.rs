@@ -105,7 +105,7 @@ impl Plugin for AuditScheduler {
         Subscriptions {
             github: Vec::new(),
             domain: std::iter::once(GITHUB_RESPONSE)
-                .chain(facts::CONSUMED)
+                .chain(facts::consumed())
                 .map(str::to_owned)
                 .collect(),
             actions: vec!["audit".into()],
@@ -126,7 +126,15 @@ impl Plugin for AuditScheduler {
                     return Ok(());
                 };
                 let who = cx.directory().display(&action.origin.actor);
-                commands::tick(self, cx, &action.origin, run, item, &who, ItemState::Done, None).await
+                let request = commands::Tick {
+                    origin: &action.origin,
+                    run,
+                    item,
+                    who: &who,
+                    state: ItemState::Done,
+                    note: None,
+                };
+                commands::tick(self, cx, &request).await
             }
             Event::Timer(fired) => self.on_timer(cx, fired).await,
             Event::Domain(domain_event) => match GitHubResponse::for_plugin(event, NAME) {

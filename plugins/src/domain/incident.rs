@@ -5,6 +5,18 @@ use chrono::{DateTime, Utc};
 use sentinel_bot::{DomainEventPayload, Severity};
 use serde::{Deserialize, Serialize};
 
+/// The events of an incident's life from opening to closing: what a plugin that keeps its own
+/// view of every incident's state and times (the SLA escalator, the audit report) subscribes to.
+/// Assignments and escalation requests are not part of it; a plugin that wants them adds them.
+pub const LIFECYCLE_KINDS: [&str; 6] = [
+    IncidentOpened::KIND,
+    IncidentAcknowledged::KIND,
+    IncidentSeverityChanged::KIND,
+    IncidentResolved::KIND,
+    IncidentReopened::KIND,
+    IncidentClosed::KIND,
+];
+
 /// `incident.opened` — an incident was declared or opened from an alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentOpened {

@@ -23,6 +23,7 @@ use super::plan::{self, Clock, Running, TimerPayload, What};
 use super::policy::{Level, Snapshot};
 use super::render;
 use super::store::{self, Incident, State};
+use crate::domain::incident::LIFECYCLE_KINDS;
 use crate::domain::{
     self, IncidentAcknowledged, IncidentClosed, IncidentEscalateRequested, IncidentOpened, IncidentReopened,
     IncidentResolved, IncidentSeverityChanged, SlaBreached, SlaDeadline, SlaPing, SlaPlanned, SlaWarning,
@@ -476,17 +477,11 @@ impl Plugin for SlaEscalator {
 
     fn subscriptions(&self) -> Subscriptions {
         Subscriptions {
-            domain: [
-                IncidentOpened::KIND,
-                IncidentAcknowledged::KIND,
-                IncidentSeverityChanged::KIND,
-                IncidentResolved::KIND,
-                IncidentReopened::KIND,
-                IncidentClosed::KIND,
-                IncidentEscalateRequested::KIND,
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            domain: LIFECYCLE_KINDS
+                .into_iter()
+                .chain([IncidentEscalateRequested::KIND])
+                .map(str::to_owned)
+                .collect(),
             ..Subscriptions::default()
         }
     }

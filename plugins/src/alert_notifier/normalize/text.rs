@@ -1,6 +1,7 @@
 //! Text helpers of the mappers: cleaning, shortening and wording GitHub's values.
 
 use chrono::{DateTime, Utc};
+use sentinel_bot::chat::fit::cut_plain;
 
 use crate::alert_notifier::payload::User;
 
@@ -14,25 +15,19 @@ pub(super) fn clean(text: Option<&str>) -> Option<String> {
     text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
 }
 
-/// The longest summary we keep; chat messages should stay readable.
-pub(super) const SUMMARY_CHARS: usize = 280;
+/// The longest summary we keep, in UTF-16 units as the platforms count them: chat messages
+/// should stay readable.
+pub(super) const SUMMARY_MAX: usize = 280;
 
-/// First paragraph, whitespace collapsed, cut to [`SUMMARY_CHARS`]: advisory
+/// The longest reviewer's comment we keep in a dismissal reason, in UTF-16 units.
+const COMMENT_MAX: usize = 200;
+
+/// First paragraph, whitespace collapsed, cut to [`SUMMARY_MAX`]: advisory
 /// descriptions run to pages of Markdown.
 pub(super) fn shorten(text: &str) -> Option<String> {
     let paragraph = text.split("\n\n").map(str::trim).find(|p| !p.is_empty())?;
     let flat = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-    Some(cut(&flat, SUMMARY_CHARS))
-}
-
-pub(super) fn cut(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_string();
-    }
-    let mut short: String = text.chars().take(max_chars.saturating_sub(1)).collect();
-    short.truncate(short.trim_end().len());
-    short.push('…');
-    short
+    Some(cut_plain(&flat, SUMMARY_MAX))
 }
 
 pub(super) fn position(path: Option<&str>, line: Option<u64>) -> Option<String> {
@@ -68,7 +63,7 @@ pub(super) fn with_reason(head: String, reason: Option<&str>) -> String {
 
 /// `reason — “comment”`, the comment cut short because people paste essays.
 pub(super) fn join_reason(reason: Option<&str>, comment: Option<&str>) -> Option<String> {
-    let comment = clean(comment).map(|c| cut(&c.split_whitespace().collect::<Vec<_>>().join(" "), 200));
+    let comment = clean(comment).map(|c| cut_plain(&c.split_whitespace().collect::<Vec<_>>().join(" "), COMMENT_MAX));
     match (clean(reason), comment) {
         (Some(r), Some(c)) => Some(format!("{r} — “{c}”")),
         (Some(r), None) => Some(r),
