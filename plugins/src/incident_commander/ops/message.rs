@@ -4,7 +4,7 @@
 use sentinel_bot::{Cx, Mention, Message, PluginError};
 
 use super::super::config::IncidentConfig;
-use super::super::model::IncidentId;
+use super::super::model::{Incident, IncidentId};
 use super::super::render::{self, View};
 use super::super::space;
 use super::super::store::{self};
@@ -19,23 +19,7 @@ pub async fn publish(cx: &mut Cx<'_>, config: &IncidentConfig, id: IncidentId) -
     // Every change re-sends the message, so this is where a space opens — before anything is sent
     // to it — whether the incident was declared, opened from an alert or raised to `min_severity`.
     let space = space::ensure(cx, config, &incident).await?;
-    let checks = store::checks(cx.db(), id, Some(incident.stage)).await?;
-    let alerts = store::alerts(cx.db(), id).await?;
-    let last_update = store::last_update(cx.db(), id).await?;
-    let tracking_issue = tracking::link(cx, id).await?;
-    let now = cx.now();
-    let message = render::incident_message(
-        &config.channel,
-        &View {
-            incident: &incident,
-            checks: &checks,
-            alerts: &alerts,
-            last_update: last_update.as_ref(),
-            tracking_issue: tracking_issue.as_deref(),
-            space: space.as_ref().map(|s| s.name.as_str()),
-            now,
-        },
-    );
+    let message = current(cx, config, &incident, space.as_ref().map(|s| s.name.as_str())).await?;
     cx.send(message.clone()).await?;
     if let Some(space) = space {
         // The same message, keyed the same way: the core keeps one per channel and edits each.
@@ -45,6 +29,34 @@ pub async fn publish(cx: &mut Cx<'_>, config: &IncidentConfig, id: IncidentId) -
     }
     // Every change of an incident re-sends its message, so this is where its issue follows.
     tracking::sync(cx, config, id).await
+}
+
+/// The incident's message as it stands now, for the incident channel: its current stage's
+/// checklist, linked alerts, last update, tracking issue and `space` (the space's name, if any).
+pub(super) async fn current(
+    cx: &mut Cx<'_>,
+    config: &IncidentConfig,
+    incident: &Incident,
+    space: Option<&str>,
+) -> Result<Message, PluginError> {
+    let id = incident.id;
+    let checks = store::checks(cx.db(), id, Some(incident.stage)).await?;
+    let alerts = store::alerts(cx.db(), id).await?;
+    let last_update = store::last_update(cx.db(), id).await?;
+    let tracking_issue = tracking::link(cx, id).await?;
+    let now = cx.now();
+    Ok(render::incident_message(
+        &config.channel,
+        &View {
+            incident,
+            checks: &checks,
+            alerts: &alerts,
+            last_update: last_update.as_ref(),
+            tracking_issue: tracking_issue.as_deref(),
+            space,
+            now,
+        },
+    ))
 }
 
 /// Posts a note in the incident's thread and, when the incident has a space, in the space (as a

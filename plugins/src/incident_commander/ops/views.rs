@@ -5,7 +5,7 @@ use sentinel_bot::{Cx, Message, PluginError};
 use super::super::config::IncidentConfig;
 use super::super::model::{IncidentId, Stage};
 use super::super::postmortem;
-use super::super::render::{self, View};
+use super::super::render;
 use super::super::space;
 use super::super::store::{self, Filter};
 use super::super::tracking;
@@ -36,24 +36,8 @@ pub(super) async fn show(
     id: IncidentId,
 ) -> Result<(), PluginError> {
     let incident = load(cx, id).await?;
-    let checks = store::checks(cx.db(), id, Some(incident.stage)).await?;
-    let alerts = store::alerts(cx.db(), id).await?;
-    let last_update = store::last_update(cx.db(), id).await?;
-    let tracking_issue = tracking::link(cx, id).await?;
     let space = space::of(cx, id).await?;
-    let now = cx.now();
-    let mut message = render::incident_message(
-        &config.channel,
-        &View {
-            incident: &incident,
-            checks: &checks,
-            alerts: &alerts,
-            last_update: last_update.as_ref(),
-            tracking_issue: tracking_issue.as_deref(),
-            space: space.as_ref().map(|s| s.name.as_str()),
-            now,
-        },
-    );
+    let mut message = super::message::current(cx, config, &incident, space.as_ref().map(|s| s.name.as_str())).await?;
     // A copy for the caller: not the channel's message, so neither keyed nor clickable.
     message.key = None;
     message.buttons.clear();
