@@ -9,11 +9,13 @@
 // Each test binary uses only part of this module.
 #![allow(dead_code)]
 
+use std::sync::Arc;
+
 use sentinel_bot::chat::console::{Printed, PrintedKind};
 use sentinel_bot::config::Config;
 use sentinel_bot::harness::TestBot;
 use sentinel_bot::harness::fakes::github::FakeGitHub;
-use sentinel_bot::{Action, Actor, DedupKey, DomainEvent, NewEvent, Origin, Platform};
+use sentinel_bot::{Action, Actor, DedupKey, DomainEvent, NewEvent, Origin, Platform, Plugin};
 use sentinel_plugins::PluginFactory;
 use serde_json::Value;
 
@@ -23,16 +25,20 @@ pub fn config(text: &str) -> Config {
     sentinel_bot::config::load::from_table(table).unwrap()
 }
 
-/// A bot running plugin `P` alone, built from `text` through the registry (built again on a
-/// restart), so what it shows is `P`'s doing and not another plugin's reaction to its events.
-pub async fn start_alone<P: PluginFactory>(text: &str) -> TestBot {
+/// What builds plugin `P` alone from `text` through the registry, as [`TestBot`] wants it (called
+/// again on a restart), so what a bot shows is `P`'s doing and not another plugin's reaction to its
+/// events.
+pub fn alone<P: PluginFactory>(text: &str) -> impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static {
     let config = config(text);
-    TestBot::start(text, move || {
+    move || {
         let plugin = sentinel_plugins::registry::build_one::<P>(&config).unwrap_or_else(|e| panic!("{e:?}"));
         vec![plugin.expect("the plugin is enabled")]
-    })
-    .await
-    .unwrap()
+    }
+}
+
+/// A bot on a fresh database running plugin `P` alone, configured by `text`.
+pub async fn start_alone<P: PluginFactory>(text: &str) -> TestBot {
+    TestBot::start(text, alone::<P>(text)).await.unwrap()
 }
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github/");
