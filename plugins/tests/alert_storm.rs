@@ -8,38 +8,30 @@
 // Panicking on a broken fixture or a failed start is the point of a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::Duration;
+use sentinel_bot::NewEvent;
 use sentinel_bot::chat::console::{Printed, PrintedKind};
 use sentinel_bot::harness::TestBot;
-use sentinel_bot::{NewEvent, Plugin};
-use sentinel_plugins::alert_notifier::{AlertNotifier, AlertNotifierConfig};
+use sentinel_plugins::alert_notifier::AlertNotifier;
 use serde_json::{Value, json};
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github/");
+use support::{fixture, start_alone};
 
 /// Three alerts make a storm; digests gather 10 s and come at most every 30 s.
 const STORM: &str = "[plugins.alert_notifier.digest]\nthreshold = 3\nwindow = \"1m\"\ngroup_wait = \"10s\"\n\
                      group_interval = \"30s\"\nmin_severity_alone = \"critical\"\n";
 
 async fn start(config: &str) -> TestBot {
-    let table = sentinel_bot::config::load::parse_table(config, "test").unwrap();
-    let parsed = sentinel_bot::config::load::from_table(table).unwrap();
-    let section = AlertNotifierConfig::from_config(&parsed).unwrap();
-    TestBot::start(config, move || {
-        vec![Arc::new(AlertNotifier::new(section.clone())) as Arc<dyn Plugin>]
-    })
-    .await
-    .unwrap()
+    start_alone::<AlertNotifier>(config).await
 }
 
 /// The real `dependabot_alert.created` payload, for alert `number` of `repository` at
 /// `severity`, as GitHub sends it for `action`.
 fn dependabot(repository: &str, number: u64, severity: &str, action: &str) -> Value {
-    let path = format!("{FIXTURES}dependabot_alert.created.json");
-    let mut p: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut p = fixture("dependabot_alert.created.json");
     p["action"] = json!(action);
     p["alert"]["number"] = json!(number);
     p["alert"]["html_url"] = json!(url(repository, number));

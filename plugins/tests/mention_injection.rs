@@ -7,6 +7,8 @@
 //! reaches the notifier when clicked through the signed interactions endpoint.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 #[path = "../../bot/tests/support/fake_chat.rs"]
 mod fake_chat;
 #[path = "../../bot/tests/support/platform_limits.rs"]
@@ -23,11 +25,11 @@ use sentinel_bot::config::Secret;
 use sentinel_bot::{Bot, BotOptions, Clock, ManualClock, Plugin};
 use sentinel_plugins::alert_notifier::{AlertNotifier, AlertNotifierConfig};
 use serde_json::{Value, json};
+use support::fixture;
 
 use fake_chat::{FakeDiscord, FakeSlack};
 use platform_limits::{discord_mention_tokens, discord_refusal, slack_mention_tokens, slack_refusal};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github/");
 const WEBHOOK_SECRET: &str = "0123456789abcdef0123456789abcdef-webhooks";
 const APP: &str = "900000000000000001";
 const CHANNEL: &str = "100000000000000010";
@@ -63,11 +65,6 @@ const STRUCTURAL: [&str; 18] = [
     "dismissed_reason",
     "validity",
 ];
-
-fn fixture(file: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{FIXTURES}{file}")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 /// Appends [`INJECTION`] to every free-text string of `value`.
 fn inject(value: &mut Value) {
@@ -175,9 +172,7 @@ impl Harness {
              [[plugins.alert_notifier.routes]]\nmention = [\"secops\", \"alice\"]\n",
             dir.path().join("sentinel.db").display()
         );
-        let config =
-            sentinel_bot::config::load::from_table(sentinel_bot::config::load::parse_table(&text, "test").unwrap())
-                .unwrap();
+        let config = support::config(&text);
         let notifier = AlertNotifierConfig::from_config(&config).unwrap();
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let directory = Arc::new(Directory::from_config(&config));

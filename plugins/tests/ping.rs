@@ -5,12 +5,13 @@
 // Panicking on a broken fixture or a failed start is the point of a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use chrono::Duration;
 use sentinel_bot::NewEvent;
 use sentinel_bot::chat::console::{Printed, PrintedKind};
 use sentinel_bot::harness::TestBot;
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github/");
+use support::texts;
 
 /// Only `ping`, so what shows is its doing.
 const PING_ONLY: &str = r#"
@@ -27,21 +28,16 @@ enabled = true
 "#;
 
 async fn start(text: &str) -> TestBot {
-    let table = sentinel_bot::config::load::parse_table(text, "test").unwrap();
-    let config = sentinel_bot::config::load::from_table(table).unwrap();
+    let config = support::config(text);
     TestBot::start(text, move || sentinel_plugins::build(&config).unwrap())
         .await
         .unwrap()
 }
 
 async fn push(bot: &mut TestBot, fixture: &str, delivery: &str) -> Vec<Printed> {
-    let body = std::fs::read_to_string(format!("{FIXTURES}{fixture}")).unwrap();
+    let body = support::fixture_text(fixture);
     bot.push(NewEvent::github("push", delivery, body)).await;
     bot.pop()
-}
-
-fn texts(printed: &[Printed]) -> Vec<String> {
-    printed.iter().map(|p| p.message.text.clone()).collect()
 }
 
 async fn stored(bot: &TestBot) -> Vec<(String, String, String)> {
