@@ -83,10 +83,16 @@ struct Harness {
 impl Harness {
     /// A fake with the four `acme/app` listings empty, and a bot polling `acme/app`.
     async fn start(extra: &str) -> Self {
+        Self::start_with(extra, Vec::new()).await
+    }
+
+    /// Like [`Harness::start`], with `dependabot` listed before the first poll.
+    async fn start_with(extra: &str, dependabot: Vec<Value>) -> Self {
         let fake = FakeAlerts::start().await.unwrap();
-        for path in [DEPENDABOT, CODE_SCANNING, SECRET_SCANNING, ADVISORIES] {
+        for path in [CODE_SCANNING, SECRET_SCANNING, ADVISORIES] {
             fake.set(path, Vec::new());
         }
+        fake.set(DEPENDABOT, dependabot);
         let mut harness = Self {
             bot: None,
             clock: ManualClock::new(test_start()),
@@ -468,4 +474,29 @@ async fn repositories_outside_the_allow_list_are_not_polled_or_announced() {
         "/orgs/acme/dependabot/alerts?sort=updated&direction=desc&per_page=100"
     );
     bot.shutdown(StdDuration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn the_first_poll_announces_only_what_changed_within_the_initial_lookback() {
+    let old = test_start() - Duration::days(2);
+    let recent = test_start() - Duration::hours(3);
+    let h = Harness::start_with(
+        "",
+        vec![dependabot(1, "open", old, old), dependabot(2, "open", recent, recent)],
+    )
+    .await;
+    assert_eq!(
+        h.seen(),
+        [seen("created", 2, "open")],
+        "the two-day-old alert is taken as known"
+    );
+    // The old alert changes later: that is news.
+    h.fake.upsert(
+        DEPENDABOT,
+        dependabot(1, "dismissed", old, test_start() + Duration::minutes(2)),
+    );
+    h.next_round().await;
+    assert_eq!(h.seen().len(), 2);
+    assert_eq!(h.seen()[1], seen("dismissed", 1, "dismissed"));
+    h.stop().await;
 }
