@@ -201,6 +201,9 @@ fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
     if let Some(modes) = config::slack_modes::describe(&loaded.config) {
         println!("{modes}");
     }
+    if let Some(pull) = config::github_pull::describe(&loaded.config) {
+        println!("{pull}");
+    }
     if problems.is_empty() {
         println!("{source}: configuration is valid");
         return Ok(ExitCode::SUCCESS);

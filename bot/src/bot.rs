@@ -165,6 +165,13 @@ impl Bot {
                 move || crate::github::worker::run(p.clone(), s.clone(), w.clone(), d.clone())
             }),
         ];
+        if config.github.pull.enabled() {
+            let endpoints = crate::github::pull::endpoints::endpoints(&config, |event| router.wants_github(event));
+            let endpoints = Arc::new(endpoints);
+            let (p, s, w, d) = (p.clone(), s.clone(), wakers.dispatcher.clone(), d.clone());
+            let task = move || crate::github::pull::run(p.clone(), s.clone(), endpoints.clone(), w.clone(), d.clone());
+            workers.push(supervised("github_pull", &shared, &shutdown, task));
+        }
         if config.slack_socket_enabled() {
             // Stopped with the inbox writer, like the HTTP server: whatever it takes is stored first.
             let socket = SocketMode::new(

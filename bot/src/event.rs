@@ -44,7 +44,9 @@ impl Event {
 pub struct GitHubDelivery {
     /// The `X-GitHub-Event` header: `dependabot_alert`, `workflow_run`, …
     pub event: String,
-    /// The `X-GitHub-Delivery` header.
+    /// The `X-GitHub-Delivery` header; for a security alert (by webhook or by poll) its content
+    /// key instead, `github-alert:{event}:{repo}:{number}:{state}:{updated_at}` (see
+    /// [`NewEvent::github_alert_key`]).
     pub delivery: String,
     /// The parsed body.
     pub payload: Value,
@@ -217,6 +219,47 @@ impl NewEvent {
             owner: None,
             payload: raw_body,
         }
+    }
+
+    /// A GitHub security alert change (from a webhook or a poll), deduplicated by its content so that
+    /// the same change seen both ways, or redelivered, is stored once.
+    pub fn github_alert(event: &str, key: DedupKey, payload: String) -> Self {
+        Self {
+            dedup_key: key,
+            kind: "github",
+            name: event.to_owned(),
+            owner: None,
+            payload,
+        }
+    }
+
+    /// The content key of a security alert event: `github-alert:{event}:{repo}:{number}:{state}:{updated_at}`
+    /// (the repository lower-cased, as GitHub names are case-insensitive; a repository advisory's
+    /// number is its GHSA id). `None` for other events and for payloads missing one of the parts
+    /// (older webhook payloads have no `updated_at`): those are keyed by their delivery id.
+    pub fn github_alert_key(event: &str, payload: &Value) -> Option<DedupKey> {
+        let object = match event {
+            "dependabot_alert" | "code_scanning_alert" | "secret_scanning_alert" => payload.get("alert")?,
+            "repository_advisory" => payload.get("repository_advisory")?,
+            _ => return None,
+        };
+        let text = |value: Option<&Value>| {
+            value
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let repo = text(payload.get("repository").and_then(|r| r.get("full_name")))?.to_ascii_lowercase();
+        let number = match object.get("number").and_then(Value::as_u64) {
+            Some(number) => number.to_string(),
+            None => text(object.get("ghsa_id"))?,
+        };
+        let state = text(object.get("state"))?;
+        let updated_at = text(object.get("updated_at"))?;
+        Some(DedupKey(format!(
+            "github-alert:{event}:{repo}:{number}:{state}:{updated_at}"
+        )))
     }
 
     /// A slash command, deduplicated by the platform's own id for it.

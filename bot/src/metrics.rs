@@ -117,6 +117,14 @@ pub struct Metrics {
     pub write_turn_wait: Family<WriterLabel, Histogram>,
     /// How long a writer held the write turn (its transaction, commit and sync included), by writer.
     pub write_turn_held: Family<WriterLabel, Histogram>,
+    /// GitHub pull mode: polling rounds over every configured listing, completed.
+    pub github_pull_polls: Counter,
+    /// GitHub pull mode: listings GitHub answered `304 Not Modified` (free of rate limit).
+    pub github_pull_not_modified: Counter,
+    /// GitHub pull mode: alert changes found and stored as new events (duplicates not counted).
+    pub github_pull_events: Counter,
+    /// GitHub pull mode: API requests made (pages included).
+    pub github_pull_api_calls: Counter,
 }
 
 impl Default for Metrics {
@@ -150,6 +158,10 @@ impl Metrics {
             timers_pending: Gauge::default(),
             write_turn_wait: Family::new_with_constructor(seconds_buckets),
             write_turn_held: Family::new_with_constructor(seconds_buckets),
+            github_pull_polls: Counter::default(),
+            github_pull_not_modified: Counter::default(),
+            github_pull_events: Counter::default(),
+            github_pull_api_calls: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -252,6 +264,31 @@ impl Metrics {
             "Time a writer held the database's write turn, commit and sync included",
             metrics.write_turn_held.clone(),
         );
+        let pull = [
+            (
+                "polls",
+                "GitHub pull mode: polling rounds completed",
+                &metrics.github_pull_polls,
+            ),
+            (
+                "not_modified",
+                "GitHub pull mode: listings answered 304 Not Modified",
+                &metrics.github_pull_not_modified,
+            ),
+            (
+                "events",
+                "GitHub pull mode: alert changes stored as new events",
+                &metrics.github_pull_events,
+            ),
+            (
+                "api_calls",
+                "GitHub pull mode: API requests made",
+                &metrics.github_pull_api_calls,
+            ),
+        ];
+        for (name, help, counter) in pull {
+            registry.register(format!("sentinel_github_pull_{name}"), help, counter.clone());
+        }
         Self { registry, ..metrics }
     }
 

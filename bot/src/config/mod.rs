@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod duration;
+pub mod github_pull;
 pub mod load;
 pub mod model;
 pub mod secret;

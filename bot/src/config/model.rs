@@ -265,6 +265,51 @@ pub struct GitHubConfig {
     pub retry_max: HumanDuration,
     /// Most pages fetched for one paginated request; the result says so when more existed.
     pub max_pages: u32,
+    /// Pull mode: poll GitHub's security alert APIs instead of (or besides) receiving webhooks.
+    pub pull: GitHubPullConfig,
+}
+
+/// `[github.pull]`: GitHub without webhooks. Sentinel polls the security alert APIs of these
+/// organisations and repositories with `github.token` and turns each changed alert into the same
+/// event a webhook would have produced (an alert seen both ways is handled once). Off while both
+/// lists are empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitHubPullConfig {
+    /// Organisations whose Dependabot, code scanning and secret scanning alerts are polled
+    /// (`/orgs/{org}/…/alerts`; the token needs the org's security alert read permissions).
+    pub organizations: Vec<String>,
+    /// Repositories (`owner/name`) whose Dependabot, code scanning and secret scanning alerts and
+    /// repository security advisories are polled. Repositories outside
+    /// `github.allowed_repositories` are skipped, as their webhooks would be.
+    pub repositories: Vec<String>,
+    /// Time between two polls (at least 30s). A poll that finds nothing changed costs no rate
+    /// limit: it is a conditional request GitHub answers `304 Not Modified`.
+    pub interval: HumanDuration,
+    /// On the very first poll of a listing (no earlier poll stored), alerts updated within this
+    /// span before now become events; older ones are taken as already known. `0s` announces none.
+    pub initial_lookback: HumanDuration,
+}
+
+/// The shortest `github.pull.interval` accepted.
+pub const MIN_PULL_INTERVAL: HumanDuration = HumanDuration::secs(30);
+
+impl Default for GitHubPullConfig {
+    fn default() -> Self {
+        Self {
+            organizations: Vec::new(),
+            repositories: Vec::new(),
+            interval: HumanDuration::minutes(5),
+            initial_lookback: HumanDuration::days(1),
+        }
+    }
+}
+
+impl GitHubPullConfig {
+    /// True when something is to be polled.
+    pub fn enabled(&self) -> bool {
+        !self.organizations.is_empty() || !self.repositories.is_empty()
+    }
 }
 
 impl Default for GitHubConfig {
@@ -281,6 +326,7 @@ impl Default for GitHubConfig {
             retry_base: HumanDuration::secs(1),
             retry_max: HumanDuration::minutes(5),
             max_pages: 50,
+            pull: GitHubPullConfig::default(),
         }
     }
 }

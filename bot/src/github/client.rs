@@ -48,6 +48,8 @@ pub struct Answer {
     pub oauth_scopes: Option<String>,
     /// The `Link: rel="next"` target.
     pub next: Option<String>,
+    /// `etag`, for a later conditional request (`If-None-Match`).
+    pub etag: Option<String>,
     /// The body: JSON as parsed, other text as a JSON string, nothing when empty.
     pub body: Option<Value>,
 }
@@ -105,6 +107,18 @@ impl GitHubClient {
     /// that [`GitHubClient::next_target`] accepted). `Err` is a failure with no HTTP answer:
     /// network, TLS, timeout, or a body that could not be read.
     pub async fn send(&self, method: Method, target: &str, body: Option<&Value>) -> Result<Answer, String> {
+        self.send_if_changed(method, target, body, None).await
+    }
+
+    /// Like [`GitHubClient::send`], with `If-None-Match: <etag>` when `etag` is given: GitHub then
+    /// answers `304 Not Modified` when nothing changed, which does not count against the rate limit.
+    pub async fn send_if_changed(
+        &self,
+        method: Method,
+        target: &str,
+        body: Option<&Value>,
+        etag: Option<&str>,
+    ) -> Result<Answer, String> {
         let url = self.url(target);
         let exchange = async {
             let request = match method {
@@ -115,6 +129,10 @@ impl GitHubClient {
             let request = match body {
                 Some(body) if method != Method::Get => request.json(body),
                 _ => request,
+            };
+            let request = match etag {
+                Some(etag) => request.header(http::header::IF_NONE_MATCH, etag),
+                None => request,
             };
             let mut response = request.send().await.map_err(describe)?;
             let status = response.status().as_u16();
@@ -217,6 +235,7 @@ fn read_answer(status: u16, headers: &HeaderMap, bytes: &[u8]) -> Answer {
             .and_then(|v| v.to_str().ok())
             .map(|s| s.trim().to_owned()),
         next: link::next_link(links),
+        etag: text("etag"),
         body: read_body(bytes),
     }
 }

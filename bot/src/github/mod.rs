@@ -14,9 +14,11 @@
 //! - [`client`]: the reqwest client and one HTTP exchange, read into plain values.
 //! - [`link`]: the `Link` header parser.
 //! - [`worker`]: the task that drains the table.
+//! - [`pull`]: pull mode, polling the security alert APIs instead of receiving webhooks.
 
 pub mod client;
 pub mod link;
+pub mod pull;
 pub mod request;
 pub mod store;
 pub mod worker;

@@ -2,3 +2,4 @@
 //! what they receive and answer as the real platforms document.
 
 pub mod github;
+pub mod github_alerts;

@@ -11,7 +11,7 @@
 //! | `ping` | 200 |
 //! | repository outside `github.allowed_repositories` | 403 |
 //! | an event no plugin wants | 202, `{"status":"ignored"}` |
-//! | a delivery id seen before | 200, `{"status":"duplicate"}` |
+//! | a delivery id seen before; for a security alert, the same alert, state and update time (also polled) | 200, `{"status":"duplicate"}` |
 //! | stored (synced to disk) | 202, `{"status":"accepted"}` |
 //! | the inbox cannot store it | 503 (GitHub shows the failure; redeliver later) |
 //!
@@ -161,11 +161,13 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
         )
             .into_response();
     }
-    match state
-        .ingest
-        .submit(NewEvent::github(event, delivery_id, text.to_owned()))
-        .await
-    {
+    // A security alert is keyed by its content, so that the same change polled in pull mode, or a
+    // redelivery, is stored once; the delivery id stays in the log lines below.
+    let new_event = match alert_key(event, text) {
+        Some(key) => NewEvent::github_alert(event, key, text.to_owned()),
+        None => NewEvent::github(event, delivery_id, text.to_owned()),
+    };
+    match state.ingest.submit(new_event).await {
         Ok(Accepted::New(id)) => {
             tracing::info!(delivery = delivery_id, event, id = id.0, "webhook stored");
             fixed(StatusCode::ACCEPTED, r#"{"status":"accepted"}"#)
@@ -183,6 +185,19 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
                 .into_response()
         }
     }
+}
+
+/// The content key of a security alert delivery (see [`NewEvent::github_alert_key`]); other events,
+/// and alert payloads lacking a part of the key, are keyed by their delivery id.
+fn alert_key(event: &str, text: &str) -> Option<crate::ids::DedupKey> {
+    if !matches!(
+        event,
+        "dependabot_alert" | "code_scanning_alert" | "secret_scanning_alert" | "repository_advisory"
+    ) {
+        return None;
+    }
+    let payload: serde_json::Value = serde_json::from_str(text).ok()?;
+    NewEvent::github_alert_key(event, &payload)
 }
 
 /// A constant JSON answer: the hot path builds no JSON value for it.
