@@ -6,10 +6,9 @@ use std::time::Duration;
 use sentinel_bot::chat::Directory;
 use sentinel_bot::chat::discord::{CredentialsError, DiscordAdapter};
 use sentinel_bot::harness::fakes::discord::{self, FakeDiscord};
-use sentinel_bot::store::outbox;
 use sentinel_bot::{ManualClock, Message};
 
-use crate::{Harness, config_text, declare, load};
+use crate::{Harness, config_text, declare, support};
 
 #[tokio::test]
 async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
@@ -35,18 +34,14 @@ async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
     h.advance(chrono::Duration::minutes(10)).await;
     assert_eq!(h.fake.calls_of("POST", path).len(), 2, "exactly once");
 
-    let mut conn = h.bot.pool().acquire().await.unwrap();
-    let counts = outbox::counts(&mut conn).await.unwrap();
-    assert_eq!((counts.pending, counts.failed), (0, 0));
-    drop(conn);
-    h.bot.shutdown(Duration::from_secs(5)).await;
+    support::all_delivered_then_stop(h.bot).await;
 }
 
 #[tokio::test]
 async fn an_exhausted_bucket_holds_the_next_message_until_it_resets() {
     let fake = FakeDiscord::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = load(&config_text(&fake.url, &dir.path().join("db")));
+    let config = support::load(&config_text(&fake.url, &dir.path().join("db")));
     let clock = ManualClock::new(sentinel_bot::harness::test_start());
     let adapter = DiscordAdapter::new(
         &config.discord,

@@ -27,8 +27,8 @@ use sentinel_bot::chat::Directory;
 use sentinel_bot::chat::discord::DiscordAdapter;
 use sentinel_bot::harness::fakes::discord::FakeDiscord;
 use sentinel_bot::{
-    Bot, BotOptions, Button, ButtonStyle, Clock, CommandSpec, Cx, Event, ManualClock, Mention, Message, Plugin,
-    PluginError, Severity, SubcommandSpec,
+    Bot, Button, ButtonStyle, Clock, CommandSpec, Cx, Event, ManualClock, Mention, Message, Plugin, PluginError,
+    Severity, SubcommandSpec,
 };
 use serde_json::{Value, json};
 
@@ -132,15 +132,11 @@ pub fn config_text(fake_url: &str, db: &std::path::Path) -> String {
     )
 }
 
-pub fn load(text: &str) -> sentinel_bot::config::Config {
-    sentinel_bot::config::load::from_table(sentinel_bot::config::load::parse_table(text, "test").unwrap()).unwrap()
-}
-
 impl Harness {
     pub async fn start() -> Self {
         let fake = FakeDiscord::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let config = load(&config_text(&fake.url, &dir.path().join("sentinel.db")));
+        let config = support::load(&config_text(&fake.url, &dir.path().join("sentinel.db")));
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let adapter = DiscordAdapter::new(
             &config.discord,
@@ -149,17 +145,9 @@ impl Harness {
             Arc::new(clock.clone()),
         )
         .unwrap();
-        let bot = Bot::start(BotOptions {
-            config,
-            clock: Arc::new(clock.clone()),
-            plugins: vec![Arc::new(Incidents), Arc::new(support::Opener)],
-            adapters: vec![Arc::new(adapter)],
-            console: sentinel_bot::chat::console::ConsoleSink::Stdout,
-            serve_http: true,
-            routes: sentinel_bot::ingress::discord::routes(),
-        })
-        .await
-        .unwrap();
+        let plugins: Vec<Arc<dyn Plugin>> = vec![Arc::new(Incidents), Arc::new(support::Opener)];
+        let routes = sentinel_bot::ingress::discord::routes();
+        let bot = support::start_bot(config, &clock, plugins, Arc::new(adapter), routes).await;
         let url = format!("http://{}/discord/interactions", bot.local_addr().unwrap());
         Self {
             bot,
@@ -177,8 +165,7 @@ impl Harness {
     }
 
     pub async fn advance(&self, by: chrono::Duration) {
-        self.clock.advance(by);
-        self.settle().await;
+        support::advance(&self.bot, &self.clock, by).await;
     }
 
     pub fn now(&self) -> String {

@@ -8,13 +8,13 @@ use sentinel_bot::chat::discord::{CredentialsError, DiscordAdapter, commands};
 use sentinel_bot::harness::fakes::discord::{self, FakeDiscord};
 use sentinel_bot::{ManualClock, Plugin};
 
-use crate::{APP, Incidents, config_text, load};
+use crate::{APP, Incidents, config_text, support};
 
 #[tokio::test]
 async fn register_commands_overwrites_every_command_and_a_bad_token_is_reported() {
     let fake = FakeDiscord::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = load(&config_text(&fake.url, &dir.path().join("db")));
+    let config = support::load(&config_text(&fake.url, &dir.path().join("db")));
     let clock = ManualClock::new(sentinel_bot::harness::test_start());
     let adapter = DiscordAdapter::new(
         &config.discord,

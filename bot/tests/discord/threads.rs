@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use sentinel_bot::store::outbox;
 use serde_json::{Value, json};
 
 use crate::{Harness, support};
@@ -54,11 +53,7 @@ async fn a_plugin_opens_a_thread_per_incident_and_posts_into_it_once() {
     assert_eq!(posts[3].body["content"], "Note: second");
     assert_eq!(posts[3].body["message_reference"]["message_id"], status_id);
 
-    let mut conn = h.bot.pool().acquire().await.unwrap();
-    let counts = outbox::counts(&mut conn).await.unwrap();
-    assert_eq!((counts.pending, counts.failed), (0, 0));
-    drop(conn);
-    h.bot.shutdown(Duration::from_secs(5)).await;
+    support::all_delivered_then_stop(h.bot).await;
 }
 
 #[tokio::test]

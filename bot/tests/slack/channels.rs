@@ -141,9 +141,5 @@ async fn a_lost_answer_to_conversations_create_finds_the_channel_on_the_retry() 
     assert_eq!(h.fake.channels().len(), 1, "one channel");
     let posts = h.fake.calls_to("/api/chat.postMessage");
     assert!(posts.iter().all(|p| p.body["channel"] == "C0NEW"), "{posts:?}");
-    let mut conn = h.bot.pool().acquire().await.unwrap();
-    let counts = outbox::counts(&mut conn).await.unwrap();
-    assert_eq!((counts.pending, counts.failed), (0, 0));
-    drop(conn);
-    h.bot.shutdown(Duration::from_secs(5)).await;
+    support::all_delivered_then_stop(h.bot).await;
 }

@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use sentinel_bot::harness::fakes::{Reply, slack};
-use sentinel_bot::store::outbox;
 use serde_json::{Value, json};
 
-use crate::Harness;
+use crate::{Harness, support};
 
 #[tokio::test]
 async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
@@ -29,11 +28,7 @@ async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
     h.advance(chrono::Duration::minutes(10)).await;
     assert_eq!(h.fake.calls_to("/api/chat.postMessage").len(), 2, "and never again");
 
-    let mut conn = h.bot.pool().acquire().await.unwrap();
-    let counts = outbox::counts(&mut conn).await.unwrap();
-    assert_eq!((counts.pending, counts.failed), (0, 0));
-    drop(conn);
-    h.bot.shutdown(Duration::from_secs(5)).await;
+    support::all_delivered_then_stop(h.bot).await;
 }
 
 #[tokio::test]
@@ -101,11 +96,7 @@ async fn a_post_whose_answer_was_lost_is_found_in_the_channel_and_not_posted_aga
         .collect();
     assert_eq!(thread.len(), 1, "one reply in the thread: {thread:?}");
 
-    let mut conn = h.bot.pool().acquire().await.unwrap();
-    let counts = outbox::counts(&mut conn).await.unwrap();
-    assert_eq!((counts.pending, counts.failed), (0, 0));
-    drop(conn);
-    h.bot.shutdown(Duration::from_secs(5)).await;
+    support::all_delivered_then_stop(h.bot).await;
 }
 
 #[tokio::test]

@@ -26,8 +26,7 @@ use sentinel_bot::config::Secret;
 use sentinel_bot::harness::fakes::slack::FakeSlack;
 use sentinel_bot::ingress::slack::sign;
 use sentinel_bot::{
-    Bot, BotOptions, Button, ButtonStyle, CommandSpec, Cx, Event, ManualClock, Mention, Message, Plugin, PluginError,
-    Severity,
+    Bot, Button, ButtonStyle, CommandSpec, Cx, Event, ManualClock, Mention, Message, Plugin, PluginError, Severity,
 };
 use serde_json::json;
 
@@ -120,9 +119,7 @@ impl Harness {
     pub async fn start() -> Self {
         let fake = FakeSlack::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let text = config_text(&fake.api_url(), &dir.path().join("sentinel.db"));
-        let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
-        let config = sentinel_bot::config::load::from_table(table).unwrap();
+        let config = support::load(&config_text(&fake.api_url(), &dir.path().join("sentinel.db")));
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let adapter = SlackAdapter::new(
             &config.slack,
@@ -130,17 +127,9 @@ impl Harness {
             Duration::from_secs(5),
         )
         .unwrap();
-        let bot = Bot::start(BotOptions {
-            config,
-            clock: Arc::new(clock.clone()),
-            plugins: vec![Arc::new(Speaker), Arc::new(support::Opener)],
-            adapters: vec![Arc::new(adapter)],
-            console: sentinel_bot::chat::console::ConsoleSink::Stdout,
-            serve_http: true,
-            routes: sentinel_bot::ingress::slack::routes(),
-        })
-        .await
-        .unwrap();
+        let plugins: Vec<Arc<dyn Plugin>> = vec![Arc::new(Speaker), Arc::new(support::Opener)];
+        let routes = sentinel_bot::ingress::slack::routes();
+        let bot = support::start_bot(config, &clock, plugins, Arc::new(adapter), routes).await;
         let url = format!("http://{}", bot.local_addr().unwrap());
         Self {
             bot,
@@ -157,8 +146,7 @@ impl Harness {
     }
 
     pub async fn advance(&self, by: chrono::Duration) {
-        self.clock.advance(by);
-        self.settle().await;
+        support::advance(&self.bot, &self.clock, by).await;
     }
 
     pub fn now(&self) -> String {
