@@ -1,14 +1,12 @@
 //! Delivery to Discord: `retry_after`, and a spent global bucket holding messages back without a request.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use sentinel_bot::chat::Directory;
-use sentinel_bot::chat::discord::{CredentialsError, DiscordAdapter};
+use sentinel_bot::chat::discord::CredentialsError;
 use sentinel_bot::harness::fakes::discord::{self, FakeDiscord};
 use sentinel_bot::{ManualClock, Message};
 
-use crate::{Harness, config_text, declare, support};
+use crate::{Harness, declare, lone_adapter, support};
 
 #[tokio::test]
 async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
@@ -40,16 +38,8 @@ async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
 #[tokio::test]
 async fn an_exhausted_bucket_holds_the_next_message_until_it_resets() {
     let fake = FakeDiscord::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = support::load(&config_text(&fake.url, &dir.path().join("db")));
     let clock = ManualClock::new(sentinel_bot::harness::test_start());
-    let adapter = DiscordAdapter::new(
-        &config.discord,
-        Arc::new(Directory::default()),
-        Duration::from_secs(5),
-        Arc::new(clock.clone()),
-    )
-    .unwrap();
+    let adapter = lone_adapter(&fake, &clock);
     // A 429 on the global limit closes every route until it passes.
     fake.fail_next("/users/@me", discord::rate_limited(60.0, true));
     assert!(matches!(

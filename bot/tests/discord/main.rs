@@ -118,6 +118,20 @@ pub fn signing_key() -> SigningKey {
     SigningKey::from_bytes(&[7u8; 32])
 }
 
+/// A Discord adapter on its own (no bot) for `fake`, on `clock`, with an empty directory.
+pub fn lone_adapter(fake: &FakeDiscord, clock: &ManualClock) -> DiscordAdapter {
+    let config = support::load(&config_text(&fake.url, std::path::Path::new("unused.db")));
+    let directory = Arc::new(Directory::default());
+    DiscordAdapter::new(
+        &config.discord,
+        directory,
+        Duration::from_secs(5),
+        Arc::new(clock.clone()),
+    )
+    .unwrap()
+}
+
+/// The configuration: Discord at `fake_url`, #security-incidents, alice, bob and the responders.
 pub fn config_text(fake_url: &str, db: &std::path::Path) -> String {
     let public_key = hex::encode(signing_key().verifying_key().to_bytes());
     format!(

@@ -1,28 +1,16 @@
 //! Registering the slash commands, globally and per guild, and a token Discord refuses.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use sentinel_bot::chat::Directory;
-use sentinel_bot::chat::discord::{CredentialsError, DiscordAdapter, commands};
+use sentinel_bot::chat::discord::{CredentialsError, commands};
 use sentinel_bot::harness::fakes::discord::{self, FakeDiscord};
 use sentinel_bot::{ManualClock, Plugin};
 
-use crate::{APP, Incidents, config_text, support};
+use crate::{APP, Incidents, lone_adapter};
 
 #[tokio::test]
 async fn register_commands_overwrites_every_command_and_a_bad_token_is_reported() {
     let fake = FakeDiscord::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = support::load(&config_text(&fake.url, &dir.path().join("db")));
     let clock = ManualClock::new(sentinel_bot::harness::test_start());
-    let adapter = DiscordAdapter::new(
-        &config.discord,
-        Arc::new(Directory::default()),
-        Duration::from_secs(5),
-        Arc::new(clock),
-    )
-    .unwrap();
+    let adapter = lone_adapter(&fake, &clock);
     let specs = vec![sentinel_bot::builtin::Builtin::spec(), Incidents.commands().remove(0)];
     let count = adapter
         .register_commands(&commands::commands(&specs), Some(400000000000000004))
