@@ -1,17 +1,12 @@
 //! Messages the real APIs would refuse, and mention injection, for both renderers:
 //! - a property test: arbitrary `Message`s (any lengths, any unicode, Slack and Discord syntax in
 //!   every string) always render within every documented limit of Slack and Discord, as checked
-//!   by `support/platform_limits.rs` (written from the platforms' documentation, not from the
+//!   by `sentinel_bot::harness::fakes::limits` (written from the platforms' documentation, not from the
 //!   renderers), and no text but the message's own mentions becomes a mention;
 //! - through the real adapters over HTTP against fakes that refuse what the real APIs refuse: the
 //!   incident that grew past Discord's 6,000 is edited fine, and a message a platform refuses as
 //!   too big anyway is sent once more in its minimal rendering instead of being left failed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[path = "support/fake_chat.rs"]
-mod fake_chat;
-#[path = "support/platform_limits.rs"]
-mod platform_limits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +25,11 @@ use sentinel_bot::{
 };
 use serde_json::Value;
 
-use fake_chat::{FakeDiscord, FakeSlack};
-use platform_limits::{discord_mention_tokens, discord_refusal, slack_mention_tokens, slack_refusal};
+use sentinel_bot::harness::fakes::discord::FakeDiscord;
+use sentinel_bot::harness::fakes::limits::{
+    self as platform_limits, discord_mention_tokens, discord_refusal, slack_mention_tokens, slack_refusal,
+};
+use sentinel_bot::harness::fakes::slack::FakeSlack;
 
 const SLACK_ALLOWED: [&str; 2] = ["<@U0ALICE>", "<!subteam^S0SEC>"];
 const DISCORD_ALLOWED: [&str; 2] = ["<@200000000000000001>", "<@&300000000000000003>"];
@@ -301,8 +299,9 @@ struct Harness {
 
 impl Harness {
     async fn start() -> Self {
-        let (slack, slack_url) = FakeSlack::start().await;
-        let (discord, discord_url) = FakeDiscord::start().await;
+        let slack = FakeSlack::start().await.unwrap();
+        let discord = FakeDiscord::start().await.unwrap();
+        let (slack_url, discord_url) = (slack.api_url(), discord.url.clone());
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[database]\nurl = \"sqlite://{}\"\n[chat]\nconsole = \"off\"\n\

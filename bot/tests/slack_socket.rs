@@ -4,15 +4,12 @@
 //! and a wrong app-level token says so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "slack_socket/fake_socket_mode.rs"]
-mod fake;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fake::{APP_TOKEN, Behaviour, FakeSocketMode};
 use futures_util::{SinkExt, StreamExt};
+use sentinel_bot::harness::fakes::slack_socket::{APP_TOKEN, Behaviour, FakeSocketMode};
 use sentinel_bot::ingress::slack_socket::{OpenError, check_app_token};
 use sentinel_bot::{Bot, BotOptions, CommandSpec, Cx, Event, ManualClock, Message, Plugin, PluginError};
 use serde_json::{Value, json};
@@ -64,7 +61,7 @@ struct Harness {
 
 impl Harness {
     async fn start(app_token: &str, connections: usize, script: &[Behaviour]) -> Self {
-        let fake = FakeSocketMode::start().await;
+        let fake = FakeSocketMode::start().await.unwrap();
         fake.script(script);
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
@@ -295,7 +292,7 @@ async fn several_connections_share_the_envelopes() {
 
 #[tokio::test]
 async fn a_wrong_or_missing_app_token_is_a_clear_error() {
-    let fake = FakeSocketMode::start().await;
+    let fake = FakeSocketMode::start().await.unwrap();
     let config = |token: Option<&str>| {
         let mut config = sentinel_bot::config::SlackConfig {
             api_url: format!("{}/api", fake.base),
@@ -333,7 +330,7 @@ async fn a_wrong_or_missing_app_token_is_a_clear_error() {
 /// Slack does not know, a payload for an envelope that accepts none.
 #[tokio::test]
 async fn the_fake_refuses_acks_slack_would_refuse() {
-    let fake = FakeSocketMode::start().await;
+    let fake = FakeSocketMode::start().await.unwrap();
     let bad_acks = [
         json!({"envelope_id": "never-sent"}),
         json!({"envelope_id": "env-c", "response": {}}),

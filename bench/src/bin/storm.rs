@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     bench::init_logging_or("warn,sentinel_bot::pipeline::delivery=error");
     let args = Args::parse();
     let load_before = bench::load_average();
-    let (fake, api_url) = FakeSlack::start(args.burst).await?;
+    let (fake, api_url) = fake_slack::start(args.burst).await?;
     let (db, _guard) = bench::database_path(args.dir.as_deref(), "storm.db")?;
     let config = configuration(&args, &db, &api_url)?;
     let bot = start(config).await?;
@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     let deadline = sent + Duration::from_secs(args.timeout_secs);
     let mut all_visible = None;
     while Instant::now() < deadline {
-        let shown = storm::shown(&fake.record().posts, ALERTS_CHANNEL);
+        let shown = storm::shown(&fake_slack::record(&fake).posts, ALERTS_CHANNEL);
         if alerts.iter().all(|a| shown.by_number.contains_key(&a.number)) {
             all_visible = Some(Instant::now());
             break;
@@ -275,7 +275,7 @@ fn report(
     load_before: [f64; 3],
     load_after: [f64; 3],
 ) -> anyhow::Result<()> {
-    let record = fake.record();
+    let record = fake_slack::record(fake);
     let shown = storm::shown(&record.posts, ALERTS_CHANNEL);
     let ack_of: Vec<Duration> = {
         let mut at = vec![Duration::ZERO; alerts.len()];

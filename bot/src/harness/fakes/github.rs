@@ -14,51 +14,15 @@
 //! and a write (`POST`, `PATCH`, `PUT`) whose body is not JSON with 400.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use serde_json::{Value, json};
 
-/// One scripted answer.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    /// The HTTP status.
-    pub status: u16,
-    /// The JSON body.
-    pub body: Value,
-    /// Extra response headers.
-    pub headers: Vec<(String, String)>,
-}
-
-impl Reply {
-    /// An answer with `status` and `body`.
-    pub fn new(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            body,
-            headers: Vec::new(),
-        }
-    }
-
-    /// `200` with `body`.
-    pub fn ok(body: Value) -> Self {
-        Self::new(200, body)
-    }
-
-    /// An error as GitHub words it: `status` with `{"message": message}`.
-    pub fn error(status: u16, message: &str) -> Self {
-        Self::new(status, json!({ "message": message }))
-    }
-
-    /// Sets the response header `name: value` (replacing an earlier value).
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        self.headers.push((name.to_owned(), value.into()));
-        self
-    }
-}
+pub use super::Reply;
+use super::lock;
 
 /// A request the fake received.
 #[derive(Debug, Clone)]
@@ -93,10 +57,6 @@ pub struct FakeGitHub {
     script: Arc<Mutex<VecDeque<Reply>>>,
     otherwise: Arc<Mutex<Reply>>,
     received: Arc<Mutex<Vec<Received>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl FakeGitHub {
@@ -231,14 +191,7 @@ async fn answer(
     } else {
         fake.reply_for(&method, &uri)
     };
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(reply.body)).into_response();
-    for (name, value) in reply.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
-            response.headers_mut().append(name, value);
-        }
-    }
-    response
+    reply.into_response()
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! sent on that connection and not acknowledged yet, with nothing but `envelope_id` and (where
 //! the envelope accepts one) `payload` — anything else is a protocol violation, recorded and
 //! answered by closing the connection.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,8 @@ use sqlx::SqlitePool;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response as WsResponse};
+
+use super::{lock, serve};
 
 /// The app-level token the fake accepts.
 pub const APP_TOKEN: &str = "xapp-1-A0SENTINEL-1234-abcdef";
@@ -40,9 +41,12 @@ pub enum Behaviour {
 /// An acknowledgement the fake accepted.
 #[derive(Debug, Clone)]
 pub struct Ack {
+    /// The connection it came on (1, 2, …).
     pub connection: u64,
+    /// The acknowledgement as sent.
     pub frame: Value,
-    /// Inbox rows with the envelope's dedup key at the moment the acknowledgement arrived.
+    /// Inbox rows with the envelope's dedup key at the moment the acknowledgement arrived (-1
+    /// without [`FakeSocketMode::watch_inbox`]).
     pub stored_before: i64,
 }
 
@@ -72,62 +76,67 @@ pub struct FakeSocketMode {
     state: Arc<Mutex<State_>>,
     changed: Arc<watch::Sender<u64>>,
     ws_addr: std::net::SocketAddr,
+    /// `http://127.0.0.1:<port>`, the value for `slack.api_url` without `/api`.
     pub base: String,
 }
 
 impl FakeSocketMode {
     /// Starts the HTTP side and the WebSocket side; `base` is the value for `slack.api_url`
     /// without `/api`.
-    pub async fn start() -> Self {
-        let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let fake = Self {
+    pub async fn start() -> std::io::Result<Self> {
+        let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut fake = Self {
             state: Arc::default(),
             changed: Arc::new(watch::channel(0).0),
-            ws_addr: ws.local_addr().unwrap(),
-            base: format!("http://{}", http.local_addr().unwrap()),
+            ws_addr: ws.local_addr()?,
+            base: String::new(),
         };
         let app = axum::Router::new().fallback(web_api).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(http, app).await });
+        fake.base = serve(app).await?;
         let accepting = fake.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = ws.accept().await {
                 tokio::spawn(accepting.clone().connection(stream));
             }
         });
-        fake
+        Ok(fake)
     }
 
     /// Lets the fake count inbox rows when an acknowledgement arrives.
     pub fn watch_inbox(&self, pool: SqlitePool) {
-        self.state.lock().unwrap().pool = Some(pool);
+        lock(&self.state).pool = Some(pool);
     }
 
     /// The next connections behave so, in order.
     pub fn script(&self, behaviours: &[Behaviour]) {
-        self.state.lock().unwrap().behaviours.extend(behaviours.iter().cloned());
+        lock(&self.state).behaviours.extend(behaviours.iter().cloned());
     }
 
     /// Queues `envelope` for delivery on an open connection.
     pub fn deliver(&self, envelope: Value) {
-        self.state.lock().unwrap().pending.push((envelope, None));
+        lock(&self.state).pending.push((envelope, None));
         self.changed.send_modify(|n| *n += 1);
     }
 
+    /// How many `apps.connections.open` calls it answered with a URL.
     pub fn opens(&self) -> u64 {
-        self.state.lock().unwrap().opens
+        lock(&self.state).opens
     }
+    /// The errors it refused `apps.connections.open` calls with.
     pub fn refused_opens(&self) -> Vec<String> {
-        self.state.lock().unwrap().refused_opens.clone()
+        lock(&self.state).refused_opens.clone()
     }
+    /// How many WebSocket connections were made.
     pub fn connections(&self) -> u64 {
-        self.state.lock().unwrap().connections
+        lock(&self.state).connections
     }
+    /// How many WebSocket connections are open now.
     pub fn open_connections(&self) -> u64 {
-        self.state.lock().unwrap().open_connections
+        lock(&self.state).open_connections
     }
+    /// The connections `envelope_id` was delivered on, in order.
     pub fn deliveries_of(&self, envelope_id: &str) -> Vec<u64> {
-        let state = self.state.lock().unwrap();
+        let state = lock(&self.state);
         state
             .deliveries
             .iter()
@@ -135,18 +144,21 @@ impl FakeSocketMode {
             .map(|(c, _)| *c)
             .collect()
     }
+    /// The acknowledgements it accepted.
     pub fn acks(&self) -> Vec<Ack> {
-        self.state.lock().unwrap().acks.clone()
+        lock(&self.state).acks.clone()
     }
+    /// The acknowledgements it threw away (see [`Behaviour::LoseFirstAckThenDrop`]).
     pub fn lost_acks(&self) -> Vec<Value> {
-        self.state.lock().unwrap().lost_acks.clone()
+        lock(&self.state).lost_acks.clone()
     }
+    /// What the client did against the protocol.
     pub fn violations(&self) -> Vec<String> {
-        self.state.lock().unwrap().violations.clone()
+        lock(&self.state).violations.clone()
     }
     /// The bodies posted to `response_url` `/response/<trigger>`.
     pub fn replies_to(&self, trigger: &str) -> Vec<Value> {
-        let state = self.state.lock().unwrap();
+        let state = lock(&self.state);
         let path = format!("/response/{trigger}");
         state
             .replies
@@ -155,13 +167,14 @@ impl FakeSocketMode {
             .map(|(_, b)| b.clone())
             .collect()
     }
+    /// How many envelopes are not acknowledged yet.
     pub fn pending(&self) -> usize {
-        self.state.lock().unwrap().pending.len()
+        lock(&self.state).pending.len()
     }
 
     /// The WebSocket URL for a ticket (also for tests that speak to the fake directly).
     pub fn issue_url(&self) -> String {
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         state.tickets_issued += 1;
         format!(
             "ws://{}/link/?ticket={}&app_id=A0SENTINEL",
@@ -185,7 +198,7 @@ impl FakeSocketMode {
             return;
         };
         let (id, behaviour) = {
-            let mut state = self.state.lock().unwrap();
+            let mut state = lock(&self.state);
             let valid = ticket.is_some_and(|t| t <= state.tickets_issued && !state.tickets_used.contains(&t));
             if !valid {
                 state
@@ -199,7 +212,7 @@ impl FakeSocketMode {
             let behaviour = state.behaviours.pop_front().unwrap_or(Behaviour::Normal);
             (state.connections, behaviour)
         };
-        let open = self.state.lock().unwrap().open_connections;
+        let open = lock(&self.state).open_connections;
         let hello = json!({
             "type": "hello",
             "num_connections": open,
@@ -209,7 +222,7 @@ impl FakeSocketMode {
         if ws.send(Message::text(hello.to_string())).await.is_ok() {
             self.converse(&mut ws, id, behaviour).await;
         }
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         state.open_connections -= 1;
         // What was out on this connection and not acknowledged goes out again on another one.
         for (_, on) in state.pending.iter_mut() {
@@ -236,7 +249,7 @@ impl FakeSocketMode {
         let mut changed = self.changed.subscribe();
         loop {
             let out: Vec<Value> = {
-                let mut state = self.state.lock().unwrap();
+                let mut state = lock(&self.state);
                 let mut out = Vec::new();
                 for (envelope, on) in state.pending.iter_mut() {
                     if on.is_none() {
@@ -245,7 +258,7 @@ impl FakeSocketMode {
                     }
                 }
                 for envelope in &out {
-                    let envelope_id = envelope["envelope_id"].as_str().unwrap().to_owned();
+                    let envelope_id = envelope["envelope_id"].as_str().unwrap_or_default().to_owned();
                     state.deliveries.push((id, envelope_id));
                 }
                 out
@@ -261,7 +274,7 @@ impl FakeSocketMode {
                     let Message::Text(text) = frame else { continue };
                     if behaviour == Behaviour::LoseFirstAckThenDrop {
                         let lost: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
-                        self.state.lock().unwrap().lost_acks.push(lost);
+                        lock(&self.state).lost_acks.push(lost);
                         return; // dropped: no close frame
                     }
                     if !self.take_ack(id, text.as_str()).await {
@@ -277,7 +290,7 @@ impl FakeSocketMode {
     /// Checks an acknowledgement as Slack would; false (and a violation) when it is not one.
     async fn take_ack(&self, connection: u64, text: &str) -> bool {
         let violation = |why: String| {
-            self.state.lock().unwrap().violations.push(why);
+            lock(&self.state).violations.push(why);
             false
         };
         let Ok(frame) = serde_json::from_str::<Value>(text) else {
@@ -293,7 +306,7 @@ impl FakeSocketMode {
             return violation(format!("unknown field `{other}` in {text}"));
         }
         let (envelope, pool) = {
-            let state = self.state.lock().unwrap();
+            let state = lock(&self.state);
             let envelope = state
                 .pending
                 .iter()
@@ -314,11 +327,11 @@ impl FakeSocketMode {
                     .bind(trigger)
                     .fetch_one(&pool)
                     .await
-                    .unwrap()
+                    .unwrap_or(-1)
             }
             None => -1,
         };
-        let mut state = self.state.lock().unwrap();
+        let mut state = lock(&self.state);
         state.pending.retain(|(e, _)| e["envelope_id"] != envelope_id);
         state.acks.push(Ack {
             connection,
@@ -341,13 +354,13 @@ async fn web_api(State(fake): State<FakeSocketMode>, uri: Uri, headers: HeaderMa
             Some(_) => Some("invalid_auth"),
         };
         if let Some(code) = refusal {
-            fake.state.lock().unwrap().refused_opens.push(code.to_owned());
+            lock(&fake.state).refused_opens.push(code.to_owned());
             return axum::Json(json!({"ok": false, "error": code})).into_response();
         }
-        fake.state.lock().unwrap().opens += 1;
+        lock(&fake.state).opens += 1;
         return axum::Json(json!({"ok": true, "url": fake.issue_url()})).into_response();
     }
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    fake.state.lock().unwrap().replies.push((path, body));
+    lock(&fake.state).replies.push((path, body));
     axum::Json(json!({"ok": true})).into_response()
 }
