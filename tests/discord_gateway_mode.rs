@@ -123,7 +123,7 @@ async fn a_slash_command_over_the_gateway_runs_in_the_binary_with_no_discord_end
                  "options": [{"type": 3, "name": "args", "value": "help"}]}
     }));
     for _ in 0..1000 {
-        if !fake.followups("token-4001").is_empty() {
+        if !fake.delivered("token-4001").is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -132,9 +132,9 @@ async fn a_slash_command_over_the_gateway_runs_in_the_binary_with_no_discord_end
     assert_eq!(callbacks.len(), 1, "{:?}", fake.violations());
     assert_eq!((callbacks[0].status, callbacks[0].stored_before), (204, 1));
     assert_eq!(callbacks[0].body["type"], 5);
-    let followups = fake.followups("token-4001");
-    assert_eq!(followups.len(), 1, "{:?}", fake.violations());
-    assert!(followups[0].to_string().contains("/sentinel"), "{}", followups[0]);
+    let delivered = fake.delivered("token-4001");
+    assert_eq!(delivered.len(), 1, "{:?}", fake.violations());
+    assert!(delivered[0].contains("/sentinel"), "{}", delivered[0]);
 
     let health = running.health().await;
     assert_eq!(health["tasks"]["discord_gateway"]["running"], true, "{health}");

@@ -21,6 +21,11 @@
 //!
 //! The heartbeat runs on the bot's clock, so tests drive it with a manual clock.
 //!
+//! Known race (shared with the HTTP path, wider here because the answer is a request of its own):
+//! a fast plugin's follow-up can reach Discord before the callback did; Discord then refuses it
+//! (10015 "Unknown Webhook") and the Discord adapter falls back to a direct message, so the reply
+//! is delivered once, but privately in a DM instead of in the channel's ephemeral follow-up.
+//!
 //! Why not serenity's `Shard`: serenity 0.12.5 always resumes at the URL it first connected to
 //! (Discord asks clients to resume at `resume_gateway_url`), sends its first heartbeat without the
 //! jitter Discord asks for, reads with no frame-size limit, and runs on tokio-tungstenite 0.21 with
@@ -392,11 +397,14 @@ impl Gateway {
                 return;
             }
         };
-        // Both go into a URL path: only what Discord sends (a snowflake, a URL-safe token) passes.
-        let safe = |text: &str, extra: &str| {
-            !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
-        };
-        if !safe(&interaction.id, "") || !safe(&interaction.token, "-_.") {
+        // Both go into a URL path: a snowflake, and a token that cannot leave its path segment.
+        let id_ok = !interaction.id.is_empty() && interaction.id.chars().all(|c| c.is_ascii_digit());
+        let token_ok = !interaction.token.is_empty()
+            && interaction
+                .token
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '?' | '#' | '%' | '\\'));
+        if !id_ok || !token_ok {
             tracing::warn!("discord gateway: an interaction whose id or token is not Discord's format");
             return;
         }

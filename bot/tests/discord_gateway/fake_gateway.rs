@@ -8,7 +8,8 @@
 //! encoding=json`, RESUME only at the `resume_gateway_url` with a known session and a sequence it
 //! sent, an interaction answered once (40060 "already acknowledged" after that) and within 3
 //! seconds of its dispatch (10062 "Unknown interaction" later), and follow-ups only for an
-//! interaction already answered (10015 "Unknown Webhook" before). Anything a client should never
+//! interaction already answered (10015 "Unknown Webhook" before: a plugin's reply that overtakes
+//! the callback is refused, as Discord refuses it, and recorded). Anything a client should never
 //! send is recorded as a violation.
 #![allow(dead_code)]
 
@@ -95,6 +96,8 @@ struct State_ {
     answered: Vec<String>,
     callbacks: Vec<Callback>,
     followups: Vec<(String, Value)>,
+    /// Follow-ups refused because the interaction was not answered yet.
+    early_followups: Vec<(String, Value)>,
     direct_messages: Vec<Value>,
     violations: Vec<String>,
     pool: Option<SqlitePool>,
@@ -196,6 +199,32 @@ impl FakeGateway {
             .filter(|(t, _)| t == token)
             .map(|(_, b)| b.clone())
             .collect()
+    }
+    pub fn early_followups(&self) -> Vec<(String, Value)> {
+        self.state.lock().unwrap().early_followups.clone()
+    }
+    /// The texts delivered for an interaction `token`: its follow-ups, plus the direct messages
+    /// the adapter falls back to when a follow-up is refused (matched by content).
+    pub fn delivered(&self, token: &str) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        let early: Vec<&Value> = state
+            .early_followups
+            .iter()
+            .filter(|(t, _)| t == token)
+            .map(|(_, b)| b)
+            .collect();
+        let mut texts: Vec<String> = state
+            .followups
+            .iter()
+            .filter(|(t, _)| t == token)
+            .map(|(_, b)| b["content"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        for dm in &state.direct_messages {
+            if early.iter().any(|b| b["content"] == dm["content"]) {
+                texts.push(dm["content"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        texts
     }
     pub fn direct_messages(&self) -> Vec<Value> {
         self.state.lock().unwrap().direct_messages.clone()
@@ -540,7 +569,12 @@ async fn rest(State(fake): State<FakeGateway>, method: Method, uri: Uri, headers
                     .any(|(id, (t, _))| t == token && state.answered.contains(id))
             };
             if *app != APP || !answered {
-                fake.violation(format!("a follow-up for an interaction not answered yet: {body}"));
+                // Not the client's fault alone: the plugin's reply can overtake the callback.
+                fake.state
+                    .lock()
+                    .unwrap()
+                    .early_followups
+                    .push(((*token).to_owned(), body.clone()));
                 return reply(404, json!({"code": 10015, "message": "Unknown Webhook"}));
             }
             fake.state
