@@ -201,6 +201,9 @@ fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
     if let Some(modes) = config::slack_modes::describe(&loaded.config) {
         println!("{modes}");
     }
+    if let Some(modes) = config::discord_modes::describe(&loaded.config) {
+        println!("{modes}");
+    }
     if let Some(pull) = config::github_pull::describe(&loaded.config) {
         println!("{pull}");
     }
@@ -316,7 +319,17 @@ async fn chat_platforms(
             Err(err) => eprintln!("warning: {err}; messages wait in the outbox until Discord answers"),
         }
         adapters.push(Arc::new(discord));
-        routes = routes.merge(sentinel_bot::ingress::discord::routes());
+        if config.discord_http_enabled() {
+            routes = routes.merge(sentinel_bot::ingress::discord::routes());
+        }
+        if config.discord_gateway_enabled() {
+            use sentinel_bot::ingress::discord_gateway::{UrlError, check_gateway};
+            match check_gateway(&config.discord, timeout).await {
+                Ok(()) => eprintln!("Discord: Gateway address received; interactions arrive over the Gateway"),
+                Err(err @ UrlError::Rejected(_)) => return Err(err.into()),
+                Err(err) => eprintln!("warning: {err}; the Gateway connection keeps trying"),
+            }
+        }
     }
     Ok((adapters, routes))
 }

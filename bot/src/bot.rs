@@ -20,6 +20,7 @@ use crate::http::rejections::{self, Rejections};
 use crate::http::server::Limits;
 use crate::http::{self, AppState};
 use crate::ids::Platform;
+use crate::ingress::discord_gateway::Gateway;
 use crate::ingress::slack_socket::SocketMode;
 use crate::metrics::Metrics;
 use crate::pipeline::ingest::{self, Ingest};
@@ -187,6 +188,20 @@ impl Bot {
                 let task = move || socket.clone().run(stop.clone());
                 workers.push(supervised(&format!("slack_socket:{n}"), &shared, &ingest_closing, task));
             }
+        }
+        if config.discord_gateway_enabled() {
+            // Stopped with the inbox writer too: an interaction it takes is stored first.
+            let gateway = Gateway::new(
+                &config.discord,
+                options.clock.clone(),
+                ingest.clone(),
+                router.clone(),
+                config.outbox.request_timeout.std(),
+            )
+            .map_err(|err| BotError::Adapter(err.to_string()))?;
+            let (gateway, stop) = (Arc::new(gateway), ingest_closing.clone());
+            let task = move || gateway.clone().run(stop.clone());
+            workers.push(supervised("discord_gateway", &shared, &ingest_closing, task));
         }
         for adapter in adapters {
             let name = format!("delivery:{}", adapter.platform());

@@ -100,17 +100,7 @@ fn check_secrets(config: &Config, problems: &mut Vec<ConfigError>) {
                 "Discord is enabled (bot_token set) but the application id is missing (SENTINEL_DISCORD_APPLICATION_ID)",
             ));
         }
-        match config.discord.public_key.as_deref() {
-            None | Some("") => problems.push(ConfigError::new(
-                "discord.public_key",
-                "Discord is enabled (bot_token set) but the public key is missing (SENTINEL_DISCORD_PUBLIC_KEY)",
-            )),
-            Some(key) if hex::decode(key).map(|b| b.len()) != Ok(32) => problems.push(ConfigError::new(
-                "discord.public_key",
-                "not a 64-character hex Ed25519 public key",
-            )),
-            Some(_) => {}
-        }
+        super::discord_modes::check(config, problems);
     }
     if let Some(webhook) = &config.chat.webhook
         && reqwest::Url::parse(webhook.url.expose()).is_err()

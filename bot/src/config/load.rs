@@ -18,6 +18,7 @@ pub const NAMED_ENV: &[(&str, &str)] = &[
     ("SENTINEL_DISCORD_BOT_TOKEN", "discord.bot_token"),
     ("SENTINEL_DISCORD_APPLICATION_ID", "discord.application_id"),
     ("SENTINEL_DISCORD_PUBLIC_KEY", "discord.public_key"),
+    ("SENTINEL_DISCORD_INTERACTIONS", "discord.interactions"),
     ("SENTINEL_DISCORD_API_URL", "discord.api_url"),
 ];
 

@@ -1,6 +1,7 @@
 //! Configuration: TOML file plus environment overrides, typed, checked, with secrets that never print.
 
 pub mod check;
+pub mod discord_modes;
 pub mod duration;
 pub mod github_pull;
 pub mod load;

@@ -379,10 +379,30 @@ pub struct DiscordConfig {
     pub bot_token: Option<Secret>,
     /// Application id. Env: `SENTINEL_DISCORD_APPLICATION_ID`.
     pub application_id: Option<String>,
-    /// The application's Ed25519 public key, hex. Env: `SENTINEL_DISCORD_PUBLIC_KEY`.
+    /// The application's Ed25519 public key, hex; required with `interactions = "http"`, unused
+    /// with `"gateway"`. Env: `SENTINEL_DISCORD_PUBLIC_KEY`.
     pub public_key: Option<String>,
-    /// API base URL. Env: `SENTINEL_DISCORD_API_URL`.
+    /// How slash commands and button clicks reach Sentinel. `"http"`: Discord POSTs them, signed,
+    /// to `/discord/interactions` at a public HTTPS address (the application's Interactions
+    /// Endpoint URL). `"gateway"`: Sentinel opens an outbound WebSocket to the Discord Gateway and
+    /// receives them there, so Discord needs no inbound port and no public key; Discord sends
+    /// interactions over the Gateway only while the Interactions Endpoint URL is empty. Messages
+    /// out use the REST API either way. Env: `SENTINEL_DISCORD_INTERACTIONS`.
+    pub interactions: DiscordInteractions,
+    /// API base URL (the Gateway's address is asked from `{api_url}/api/v10/gateway/bot`). Env:
+    /// `SENTINEL_DISCORD_API_URL`.
     pub api_url: String,
+}
+
+/// How Discord interactions reach Sentinel (`discord.interactions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscordInteractions {
+    /// Discord POSTs them to `/discord/interactions` (inbound HTTPS, signed).
+    #[default]
+    Http,
+    /// Sentinel receives them on an outbound Gateway WebSocket (no inbound port).
+    Gateway,
 }
 
 impl Default for DiscordConfig {
@@ -391,6 +411,7 @@ impl Default for DiscordConfig {
             bot_token: None,
             application_id: None,
             public_key: None,
+            interactions: DiscordInteractions::Http,
             api_url: "https://discord.com".into(),
         }
     }
@@ -449,6 +470,16 @@ impl Config {
     /// True when Discord is configured.
     pub fn discord_enabled(&self) -> bool {
         self.discord.bot_token.as_ref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// True when Discord interactions come in over HTTP (`discord.interactions = "http"`).
+    pub fn discord_http_enabled(&self) -> bool {
+        self.discord_enabled() && self.discord.interactions == DiscordInteractions::Http
+    }
+
+    /// True when Discord interactions come in over the Gateway (`discord.interactions = "gateway"`).
+    pub fn discord_gateway_enabled(&self) -> bool {
+        self.discord_enabled() && self.discord.interactions == DiscordInteractions::Gateway
     }
 
     /// True when the console adapter should run.

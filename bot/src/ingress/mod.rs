@@ -1,6 +1,8 @@
 //! Ingress: verifying senders and turning their requests into inbox events.
 
 pub mod discord;
+pub mod discord_gateway;
+pub mod discord_interactions;
 pub mod github;
 pub mod header;
 pub mod hmac_sha256;
