@@ -2,7 +2,8 @@
 //! WebSocket speaking Discord's documented frames): an interaction is stored before it is
 //! answered through the callback, a resumed session's replay does not run it twice, heartbeats
 //! keep the interval on the bot's clock, INVALID_SESSION and a refused token behave as Discord
-//! documents.
+//! documents, and a reply that overtakes the interaction's answer waits for it (a follow-up, not a
+//! direct message) while the interaction is young.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "discord_gateway/fake_gateway.rs"]
@@ -134,6 +135,24 @@ impl Harness {
         self.bot.settle(Duration::from_secs(20)).await.unwrap();
     }
 
+    /// Settles, then lets the bot's clock run a second at a time while a message waits for a retry
+    /// (a reply that overtook its interaction's answer is tried again after 1 s on that clock).
+    async fn deliver(&self) {
+        self.settle().await;
+        for _ in 0..5 {
+            let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+                .fetch_one(self.bot.pool())
+                .await
+                .unwrap();
+            if waiting == 0 {
+                return;
+            }
+            self.clock.advance(chrono::Duration::seconds(1));
+            self.settle().await;
+        }
+        panic!("messages still waiting in the outbox");
+    }
+
     async fn healthz(&self) -> Value {
         let url = format!("http://{}/healthz", self.bot.local_addr().unwrap());
         reqwest::get(url).await.unwrap().json().await.unwrap()
@@ -148,8 +167,24 @@ impl Harness {
 
     async fn stop(self) {
         assert_eq!(self.fake.violations(), Vec::<String>::new());
+        assert_eq!(
+            self.fake.direct_messages(),
+            Vec::<Value>::new(),
+            "private replies follow up, never as direct messages"
+        );
         self.bot.shutdown(Duration::from_secs(5)).await;
     }
+}
+
+/// Discord's epoch (2015-01-01) in Unix milliseconds.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+/// The interaction id for `label` (a small number): a snowflake created `age` before the bot's
+/// clock started, so the adapter can tell how young the interaction is, as with Discord's ids.
+fn interaction_id(label: &str, age: Duration) -> String {
+    let created = sentinel_bot::harness::test_start().timestamp_millis() - age.as_millis() as i64;
+    let snowflake = (((created - DISCORD_EPOCH_MS) as u64) << 22) + label.parse::<u64>().unwrap();
+    snowflake.to_string()
 }
 
 fn member() -> Value {
@@ -159,10 +194,11 @@ fn member() -> Value {
     })
 }
 
-/// An `INTERACTION_CREATE` payload for `/name text`, as Discord documents an interaction.
+/// An `INTERACTION_CREATE` payload for `/name text`, as Discord documents an interaction; `id` is
+/// the label of its id (see [`interaction_id`]) and token.
 fn slash_command(id: &str, name: &str, text: &str) -> Value {
     json!({
-        "id": id, "application_id": APP, "type": 2, "token": format!("token-{id}"), "version": 1,
+        "id": interaction_id(id, Duration::ZERO), "application_id": APP, "type": 2, "token": format!("token-{id}"), "version": 1,
         "guild_id": "400000000000000004", "channel_id": "100000000000000020", "member": member(),
         "locale": "en-GB", "app_permissions": "442368", "entitlements": [], "authorizing_integration_owners": {"0": "400000000000000004"},
         "context": 0,
@@ -173,7 +209,7 @@ fn slash_command(id: &str, name: &str, text: &str) -> Value {
 
 fn button_click(id: &str, custom_id: &str) -> Value {
     json!({
-        "id": id, "application_id": APP, "type": 3, "token": format!("token-{id}"), "version": 1,
+        "id": interaction_id(id, Duration::ZERO), "application_id": APP, "type": 3, "token": format!("token-{id}"), "version": 1,
         "guild_id": "400000000000000004", "channel_id": "100000000000000010", "member": member(),
         "message": {"id": "500000000000000001", "channel_id": "100000000000000010"},
         "data": {"custom_id": custom_id, "component_type": 2}
@@ -193,7 +229,7 @@ async fn a_slash_command_over_the_gateway_is_stored_then_answered_and_runs_once(
     h.fake.dispatch(slash_command("1001", "say", "hello"));
     h.until("the callback", |f| f.callbacks().len() == 1).await;
     let callback = &h.fake.callbacks()[0];
-    assert_eq!(callback.interaction, "1001");
+    assert_eq!(callback.interaction, interaction_id("1001", Duration::ZERO));
     assert_eq!(callback.status, 204);
     assert_eq!(callback.stored_before, 1, "in the inbox before it was answered");
     let deferred = (callback.body["type"].clone(), callback.body["data"]["flags"].clone());
@@ -203,8 +239,7 @@ async fn a_slash_command_over_the_gateway_is_stored_then_answered_and_runs_once(
         "deferred and ephemeral, as over HTTP: {}",
         callback.body
     );
-    h.settle().await;
-    // The reply follows up (or, when it overtook the callback, comes as the adapter's direct message).
+    h.deliver().await;
     assert_eq!(h.fake.delivered("token-1001"), ["Said: hello"], "answered once");
 
     // A command no plugin owns gets the HTTP path's ephemeral answer, and nothing is stored.
@@ -227,7 +262,7 @@ async fn a_slash_command_over_the_gateway_is_stored_then_answered_and_runs_once(
     h.until("the click's callback", |f| f.callbacks().len() == 3).await;
     assert_eq!(h.fake.callbacks()[2].body, json!({"type": 6}));
     assert_eq!(h.fake.callbacks()[2].stored_before, 1);
-    h.settle().await;
+    h.deliver().await;
     assert_eq!(h.fake.delivered("token-1003"), ["Thanks, Bob B. (42)"]);
     assert_eq!(h.inbox_rows().await, 2);
 
@@ -241,7 +276,10 @@ async fn a_slash_command_over_the_gateway_is_stored_then_answered_and_runs_once(
     h.fake.dispatch(anonymous);
     h.fake.dispatch(slash_command("1006", "say", "after"));
     h.until("the proper one's callback", |f| f.callbacks().len() == 4).await;
-    assert_eq!(h.fake.callbacks()[3].interaction, "1006");
+    assert_eq!(
+        h.fake.callbacks()[3].interaction,
+        interaction_id("1006", Duration::ZERO)
+    );
     h.settle().await;
     assert_eq!(h.inbox_rows().await, 3);
     let health = h.healthz().await;
@@ -278,7 +316,7 @@ async fn a_gateway_dropped_after_dispatch_resumes_and_the_replayed_interaction_r
     assert_eq!(h.fake.gateway_bot_calls(), 1, "the resume URL came with READY");
 
     h.until("both callbacks", |f| f.callbacks().len() == 2).await;
-    h.settle().await;
+    h.deliver().await;
     let statuses: Vec<u16> = h.fake.callbacks().iter().map(|c| c.status).collect();
     assert_eq!(
         statuses,
@@ -291,7 +329,7 @@ async fn a_gateway_dropped_after_dispatch_resumes_and_the_replayed_interaction_r
     // The session goes on: a new interaction on the resumed connection.
     h.fake.dispatch(slash_command("2002", "say", "again"));
     h.until("the next callback", |f| f.callbacks().len() == 3).await;
-    h.settle().await;
+    h.deliver().await;
     assert_eq!(h.fake.delivered("token-2002"), ["Said: again"]);
     // The drop was a failure the supervisor handled (restart after its backoff, then resume).
     let health = h.healthz().await;
@@ -363,7 +401,7 @@ async fn reconnect_resumes_and_an_invalid_session_that_cannot_resume_identifies_
 
     h.fake.dispatch(slash_command("3001", "say", "fresh"));
     h.until("the callback", |f| f.callbacks().len() == 1).await;
-    h.settle().await;
+    h.deliver().await;
     assert_eq!(h.fake.delivered("token-3001"), ["Said: fresh"]);
     let health = h.healthz().await;
     assert_eq!(health["tasks"]["discord_gateway"]["restarts"], 0, "routine: {health}");
@@ -404,4 +442,55 @@ async fn a_refused_token_shows_the_gateway_down_and_is_not_retried_at_once() {
     assert!(!message.contains("a-wrong-token"), "the token never prints: {message}");
     assert_eq!(check_gateway(&config(BOT_TOKEN), Duration::from_secs(5)).await, Ok(()));
     h.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_that_overtakes_the_answer_waits_for_it_and_follows_up_once_not_as_a_dm() {
+    let h = Harness::start(BOT_TOKEN, &[]).await;
+    h.ready(1).await;
+    // The answer is slow to reach Discord: the plugin's reply gets there first and is refused
+    // with 10015 "Unknown Webhook".
+    h.fake.hold_callbacks(true);
+    h.fake.dispatch(slash_command("4001", "say", "slow"));
+    h.until("the early follow-up", |f| f.early_followups().len() == 1).await;
+    h.settle().await;
+    assert_eq!(
+        h.fake.direct_messages(),
+        Vec::<Value>::new(),
+        "no direct message at once"
+    );
+    assert_eq!(h.fake.delivered("token-4001"), Vec::<String>::new());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(h.fake.early_followups().len(), 1, "the retry waits for the bot's clock");
+
+    // The answer arrives; a second later (on the bot's clock) the reply follows up, once.
+    h.fake.hold_callbacks(false);
+    h.until("the callback", |f| f.callbacks().len() == 1).await;
+    assert_eq!(h.fake.callbacks()[0].status, 204);
+    h.deliver().await;
+    assert_eq!(h.fake.delivered("token-4001"), ["Said: slow"], "followed up once");
+    assert_eq!(h.fake.early_followups().len(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_follow_up_for_an_interaction_past_its_answer_window_falls_back_to_a_direct_message() {
+    let h = Harness::start(BOT_TOKEN, &[]).await;
+    h.ready(1).await;
+    h.fake.hold_callbacks(true);
+    // Created 11 s before the bot's clock: past sentinel_bot::chat::discord::ANSWER_WINDOW.
+    assert!(sentinel_bot::chat::discord::ANSWER_WINDOW < Duration::from_secs(11));
+    let mut old = slash_command("5001", "say", "late");
+    old["id"] = json!(interaction_id("5001", Duration::from_secs(11)));
+    h.fake.dispatch(old);
+    h.until("the direct message", |f| f.direct_messages().len() == 1).await;
+    assert_eq!(h.fake.direct_messages()[0]["content"], "Said: late");
+    assert_eq!(h.fake.early_followups().len(), 1, "tried as a follow-up first");
+    h.fake.hold_callbacks(false);
+    h.until("the callback", |f| f.callbacks().len() == 1).await;
+    h.deliver().await;
+    assert_eq!(h.fake.delivered("token-5001"), Vec::<String>::new());
+    assert_eq!(h.fake.direct_messages().len(), 1, "delivered once");
+    assert_eq!(h.fake.violations(), Vec::<String>::new());
+    h.bot.shutdown(Duration::from_secs(5)).await;
 }

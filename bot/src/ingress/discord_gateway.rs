@@ -21,10 +21,21 @@
 //!
 //! The heartbeat runs on the bot's clock, so tests drive it with a manual clock.
 //!
-//! Known race (shared with the HTTP path, wider here because the answer is a request of its own):
-//! a fast plugin's follow-up can reach Discord before the callback did; Discord then refuses it
-//! (10015 "Unknown Webhook") and the Discord adapter falls back to a direct message, so the reply
-//! is delivered once, but privately in a DM instead of in the channel's ephemeral follow-up.
+//! A race (shared with the HTTP path, wider here because the answer is a request of its own): a
+//! fast plugin's follow-up can reach Discord before the callback did, and Discord refuses it (10015
+//! "Unknown Webhook"). The Discord adapter ([`crate::chat::discord`]) knows the interaction's age
+//! from its id (carried in `Origin.response_url`): while it is younger than
+//! [`crate::chat::discord::ANSWER_WINDOW`] the follow-up is retried after a second on the bot's
+//! clock, so the reply still arrives once as the ephemeral follow-up; only past that window does it
+//! become a direct message.
+//!
+//! Known gap: the session lives only in memory. If Sentinel is killed (kill -9, a crash) after
+//! storing an interaction but before its callback reached Discord, Discord does not dispatch it
+//! again to the next session, and the user sees "The application did not respond". The stored
+//! event still runs after the restart; Discord refuses follow-ups to an interaction never
+//! answered, so its reply comes as a direct message once the answer window has passed. Answering
+//! stored-but-unanswered interactions at start-up would not help: their 3 seconds are over long
+//! before a restart.
 //!
 //! Why not serenity's `Shard`: serenity 0.12.5 always resumes at the URL it first connected to
 //! (Discord asks clients to resume at `resume_gateway_url`), sends its first heartbeat without the

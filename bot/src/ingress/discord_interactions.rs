@@ -16,7 +16,8 @@
 //! | another type, or no user / channel / data | nothing | malformed: refused |
 //!
 //! Plugins answer later through the interaction's follow-up webhook, whose address travels as
-//! `Origin.response_url` (`discord-interaction:{application_id}:{token}`, valid 15 minutes). Only
+//! `Origin.response_url` (`discord-interaction:{application_id}:{id}:{token}`, valid 15 minutes; the
+//! id tells the adapter how young the interaction is, see [`crate::chat::discord`]). Only
 //! the fields Sentinel uses are read, so new fields Discord adds never break it.
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMess
 
 use crate::chat::discord::commands::args_of;
 use crate::chat::discord::render::parse_custom_id;
-use crate::chat::discord::{INTERACTION_PREFIX, parse_interaction};
+use crate::chat::discord::{interaction_url, parse_interaction};
 use crate::event::{Action, Actor, Command, NewEvent, Origin};
 use crate::ids::Platform;
 use crate::pipeline::ingest::{Accepted, Ingest};
@@ -146,10 +147,7 @@ fn origin(interaction: &Interaction) -> Option<Origin> {
         .channel_id
         .clone()
         .or_else(|| interaction.channel.as_ref().map(|c| c.id.clone()))?;
-    let response_url = format!(
-        "{INTERACTION_PREFIX}{}:{}",
-        interaction.application_id, interaction.token
-    );
+    let response_url = interaction_url(&interaction.application_id, &interaction.id, &interaction.token);
     // Only an address the adapter can use again is worth carrying.
     let response_url = parse_interaction(&response_url).is_some().then_some(response_url);
     Some(Origin {

@@ -108,6 +108,8 @@ struct State_ {
 pub struct FakeGateway {
     state: Arc<Mutex<State_>>,
     changed: Arc<watch::Sender<u64>>,
+    /// While true, callbacks wait before Discord takes them (a slow answer).
+    hold: Arc<watch::Sender<bool>>,
     ws_addr: std::net::SocketAddr,
     /// The value for `discord.api_url`.
     pub base: String,
@@ -125,6 +127,7 @@ impl FakeGateway {
                 ..Default::default()
             })),
             changed: Arc::new(watch::channel(0).0),
+            hold: Arc::new(watch::channel(false).0),
             ws_addr: ws.local_addr().unwrap(),
             base: format!("http://{}", http.local_addr().unwrap()),
         };
@@ -147,6 +150,13 @@ impl FakeGateway {
     /// The next connections behave so, in order.
     pub fn script(&self, behaviours: &[Behaviour]) {
         self.state.lock().unwrap().behaviours.extend(behaviours.iter().copied());
+    }
+
+    /// While `on`, interaction callbacks wait (unanswered, unrecorded) until it is off again: the
+    /// answer is slow to reach Discord, and a plugin's follow-up overtakes it. Keep it short:
+    /// Discord's 3 seconds run from the dispatch.
+    pub fn hold_callbacks(&self, on: bool) {
+        self.hold.send_replace(on);
     }
 
     /// Whether heartbeats are acknowledged (a zombie connection acknowledges none).
@@ -203,28 +213,12 @@ impl FakeGateway {
     pub fn early_followups(&self) -> Vec<(String, Value)> {
         self.state.lock().unwrap().early_followups.clone()
     }
-    /// The texts delivered for an interaction `token`: its follow-ups, plus the direct messages
-    /// the adapter falls back to when a follow-up is refused (matched by content).
+    /// The texts delivered as follow-ups for an interaction `token`.
     pub fn delivered(&self, token: &str) -> Vec<String> {
-        let state = self.state.lock().unwrap();
-        let early: Vec<&Value> = state
-            .early_followups
+        self.followups(token)
             .iter()
-            .filter(|(t, _)| t == token)
-            .map(|(_, b)| b)
-            .collect();
-        let mut texts: Vec<String> = state
-            .followups
-            .iter()
-            .filter(|(t, _)| t == token)
-            .map(|(_, b)| b["content"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        for dm in &state.direct_messages {
-            if early.iter().any(|b| b["content"] == dm["content"]) {
-                texts.push(dm["content"].as_str().unwrap_or_default().to_owned());
-            }
-        }
-        texts
+            .map(|b| b["content"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
     pub fn direct_messages(&self) -> Vec<Value> {
         self.state.lock().unwrap().direct_messages.clone()
@@ -480,6 +474,8 @@ impl FakeGateway {
 
     /// `POST /interactions/{id}/{token}/callback` as Discord answers it.
     async fn callback(&self, interaction: &str, token: &str, body: Value) -> (u16, Value) {
+        let mut hold = self.hold.subscribe();
+        let _ = hold.wait_for(|held| !*held).await;
         let (known, pool) = {
             let state = self.state.lock().unwrap();
             let known = state.dispatched.get(interaction).cloned();

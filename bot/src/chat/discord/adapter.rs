@@ -2,6 +2,14 @@
 //! buttons, edits in place, replies in a thread started from the parent message, ephemeral replies
 //! as interaction follow-ups (or, once the interaction token has expired, a direct message).
 //!
+//! A follow-up can overtake the interaction's answer: the plugin's reply is delivered while
+//! Sentinel's deferral (the HTTP response, or the Gateway path's callback POST) has not reached
+//! Discord yet, and Discord refuses it with 404 code 10015 "Unknown Webhook". While the interaction
+//! is young (its id is a snowflake, so its creation time is known) such a refusal is a retry after
+//! [`EARLY_FOLLOWUP_RETRY`] on the bot's clock: nothing was posted, so the retry cannot post twice.
+//! Only once [`ANSWER_WINDOW`] has passed since the interaction was created does a 401 / 404 mean
+//! the token is gone, and the reply becomes a direct message, as for an expired token.
+//!
 //! A space (see [`crate::Cx::open_space`]) is a public thread in the parent channel, not attached
 //! to a message; its id is a channel id, so its messages are posted to it like to any channel.
 //! Discord has no invitations for public threads: the members are mentioned in the thread's first
@@ -37,12 +45,26 @@ const UNKNOWN_CHANNEL: i64 = 10003;
 const INVALID_FORM_BODY: i64 = 50035;
 /// Discord's "A thread has already been created for this message".
 const THREAD_EXISTS: i64 = 160004;
+/// Discord's "Unknown Webhook": a follow-up for an interaction Discord has no answer for (yet).
+const UNKNOWN_WEBHOOK: i64 = 10015;
+/// Discord's epoch (2015-01-01) in Unix milliseconds: a snowflake's creation time is
+/// `(id >> 22) + DISCORD_EPOCH_MS`.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+/// How long after an interaction's creation a 10015 on its follow-up still means "the answer is
+/// on its way" rather than "the token is gone". Discord wants the answer within 3 seconds; the
+/// Gateway path stores the interaction and POSTs the answer well inside that, so past 10 seconds
+/// (3 s plus room for a slow callback, a retry and clock skew between Discord and us) the answer is
+/// not coming and a direct message is the only way left to reach the user.
+pub const ANSWER_WINDOW: Duration = Duration::from_secs(10);
+/// The wait before a follow-up that overtook its interaction's answer is tried again.
+pub const EARLY_FOLLOWUP_RETRY: Duration = Duration::from_secs(1);
 
 /// Delivers messages to Discord.
 pub struct DiscordAdapter {
     api: DiscordApi,
     directory: Arc<Directory>,
     application_id: Option<u64>,
+    clock: SharedClock,
 }
 
 /// What start-up learned about the credentials.
@@ -121,11 +143,12 @@ impl DiscordAdapter {
         } else {
             config.api_url.as_str()
         };
-        let api = DiscordApi::new(token, base, timeout, clock).map_err(BuildError::Client)?;
+        let api = DiscordApi::new(token, base, timeout, clock.clone()).map_err(BuildError::Client)?;
         Ok(Self {
             api,
             directory,
             application_id,
+            clock,
         })
     }
 
@@ -282,14 +305,22 @@ impl DiscordAdapter {
         response_url: Option<&str>,
         rendered: Rendered,
     ) -> Result<Delivered, ApiError> {
-        if let Some((application_id, token)) = response_url.and_then(parse_interaction) {
+        if let Some(address) = response_url.and_then(parse_interaction) {
             let body = rendered.clone().followup(true);
             let route = Route::WebhookFollowupMessages {
-                application_id: ApplicationId::new(application_id),
-                token,
+                application_id: ApplicationId::new(address.application_id),
+                token: address.token,
             };
             match self.api.call::<Created>(route, LightMethod::Post, Some(&body)).await {
                 Ok(created) => return Ok(Delivered { message_id: created.id }),
+                // The reply overtook the interaction's answer: Discord has nothing to follow up yet.
+                Err(ApiError::Status { status: 404, code, .. })
+                    if code == UNKNOWN_WEBHOOK && self.is_young(address.interaction_id) =>
+                {
+                    return Err(ApiError::NotAnsweredYet {
+                        after: EARLY_FOLLOWUP_RETRY,
+                    });
+                }
                 // The interaction token lives 15 minutes; after that, a direct message.
                 Err(ApiError::Status { status, .. }) if status == 401 || status == 404 => {
                     tracing::info!(status, "interaction token expired; replying by direct message");
@@ -311,6 +342,16 @@ impl DiscordAdapter {
 }
 
 impl DiscordAdapter {
+    /// Whether the interaction `id` was created less than [`ANSWER_WINDOW`] ago on the bot's
+    /// clock (an address without an id, from before ids were carried, is never young).
+    fn is_young(&self, id: Option<u64>) -> bool {
+        let Some(created) = id.and_then(|id| i64::try_from(id >> 22).ok()) else {
+            return false;
+        };
+        let age_ms = self.clock.now().timestamp_millis() - (created + DISCORD_EPOCH_MS);
+        i64::try_from(ANSWER_WINDOW.as_millis()).is_ok_and(|window| age_ms < window)
+    }
+
     async fn send(&self, delivery: &Delivery<'_>, rendered: Rendered) -> Result<Delivered, ApiError> {
         match delivery.target {
             Target::New => self.post(delivery.channel, rendered, delivery.idempotency_key).await,
@@ -400,14 +441,41 @@ impl ChatAdapter for DiscordAdapter {
     }
 }
 
-/// `discord-interaction:{application_id}:{token}` → its parts.
-pub fn parse_interaction(response_url: &str) -> Option<(u64, &str)> {
+/// An interaction's follow-up address, parsed from `Origin.response_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InteractionAddress<'a> {
+    /// The application the interaction belongs to.
+    pub application_id: u64,
+    /// The interaction's id (a snowflake: it says when the interaction was created); `None` in
+    /// addresses stored before the id was carried.
+    pub interaction_id: Option<u64>,
+    /// The interaction token (a credential for 15 minutes: never logged).
+    pub token: &'a str,
+}
+
+/// The `Origin.response_url` of an interaction: `discord-interaction:{application_id}:{id}:{token}`.
+pub fn interaction_url(application_id: &str, interaction_id: &str, token: &str) -> String {
+    format!("{INTERACTION_PREFIX}{application_id}:{interaction_id}:{token}")
+}
+
+/// `discord-interaction:{application_id}:{id}:{token}` (or the older
+/// `discord-interaction:{application_id}:{token}`) → its parts. Discord's tokens are base64-like
+/// and hold no `:`, so a numeric part before a second `:` is the id.
+pub fn parse_interaction(response_url: &str) -> Option<InteractionAddress<'_>> {
     let rest = response_url.strip_prefix(INTERACTION_PREFIX)?;
-    let (application, token) = rest.split_once(':')?;
+    let (application, rest) = rest.split_once(':')?;
+    let (interaction_id, token) = match rest.split_once(':') {
+        Some((id, token)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => (Some(snowflake(id)?), token),
+        _ => (None, rest),
+    };
     if token.is_empty() {
         return None;
     }
-    Some((snowflake(application)?, token))
+    Some(InteractionAddress {
+        application_id: snowflake(application)?,
+        interaction_id,
+        token,
+    })
 }
 
 fn snowflake(id: &str) -> Option<u64> {
@@ -436,6 +504,10 @@ fn classify(err: ApiError, what: &str) -> DeliveryError {
             after: Some(after),
             reason: format!("Discord rate-limited {what}"),
         },
+        ApiError::NotAnsweredYet { after } => DeliveryError::Retry {
+            after: Some(after),
+            reason: format!("{what}: the interaction's answer has not reached Discord yet (10015)"),
+        },
         ApiError::Network(reason) => DeliveryError::Retry {
             after: None,
             reason: format!("{what}: {reason}"),
@@ -459,10 +531,13 @@ mod tests {
 
     #[test]
     fn interaction_addresses_and_nonces() {
-        assert_eq!(
-            parse_interaction("discord-interaction:123:tok-en"),
-            Some((123, "tok-en"))
-        );
+        let old =
+            parse_interaction("discord-interaction:123:tok-en").map(|a| (a.application_id, a.interaction_id, a.token));
+        assert_eq!(old, Some((123, None, "tok-en")));
+        let url = interaction_url("123", "456", "tok-en");
+        let new = parse_interaction(&url).map(|a| (a.application_id, a.interaction_id, a.token));
+        assert_eq!(new, Some((123, Some(456), "tok-en")));
+        assert_eq!(parse_interaction("discord-interaction:123:456:"), None);
         assert_eq!(parse_interaction("discord-interaction:x:tok"), None);
         assert_eq!(parse_interaction("discord-interaction:123:"), None);
         assert_eq!(parse_interaction("https://hooks.slack.com/x"), None);

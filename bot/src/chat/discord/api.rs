@@ -35,6 +35,13 @@ pub enum ApiError {
         /// How long to wait.
         after: Duration,
     },
+    /// An interaction follow-up that overtook the interaction's answer (10015 while the
+    /// interaction is young): try again after `after`. Nothing was posted.
+    #[error("the interaction's answer has not reached Discord yet: retry in {after:?}")]
+    NotAnsweredYet {
+        /// How long to wait.
+        after: Duration,
+    },
     /// Discord answered with an error status.
     #[error("Discord answered HTTP {status}: {message} (code {code})")]
     Status {

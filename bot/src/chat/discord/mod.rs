@@ -7,4 +7,7 @@ pub mod api;
 pub mod commands;
 pub mod render;
 
-pub use adapter::{BuildError, CredentialsError, DiscordAdapter, INTERACTION_PREFIX, parse_interaction};
+pub use adapter::{
+    ANSWER_WINDOW, BuildError, CredentialsError, DiscordAdapter, EARLY_FOLLOWUP_RETRY, INTERACTION_PREFIX,
+    InteractionAddress, interaction_url, parse_interaction,
+};
