@@ -3,6 +3,7 @@
 pub mod check;
 pub mod duration;
 pub mod github_pull;
+pub mod github_reconcile;
 pub mod load;
 pub mod model;
 pub mod secret;

@@ -3,3 +3,4 @@
 
 pub mod github;
 pub mod github_alerts;
+pub mod github_hooks;
