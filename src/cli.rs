@@ -207,6 +207,9 @@ fn check_config(path: Option<PathBuf>) -> Result<ExitCode> {
     if let Some(pull) = config::github_pull::describe(&loaded.config) {
         println!("{pull}");
     }
+    if let Some(reconcile) = config::github_reconcile::describe(&loaded.config) {
+        println!("{reconcile}");
+    }
     if problems.is_empty() {
         println!("{source}: configuration is valid");
         return Ok(ExitCode::SUCCESS);

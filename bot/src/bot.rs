@@ -173,6 +173,11 @@ impl Bot {
             let task = move || crate::github::pull::run(p.clone(), s.clone(), endpoints.clone(), w.clone(), d.clone());
             workers.push(supervised("github_pull", &shared, &shutdown, task));
         }
+        if config.github.reconcile.enabled() {
+            let (p, s, d) = (p.clone(), s.clone(), d.clone());
+            let task = move || crate::github::reconcile::run(p.clone(), s.clone(), d.clone());
+            workers.push(supervised("github_reconcile", &shared, &shutdown, task));
+        }
         if config.slack_socket_enabled() {
             // Stopped with the inbox writer, like the HTTP server: whatever it takes is stored first.
             let socket = SocketMode::new(

@@ -125,6 +125,12 @@ pub struct Metrics {
     pub github_pull_events: Counter,
     /// GitHub pull mode: API requests made (pages included).
     pub github_pull_api_calls: Counter,
+    /// Webhook reconciliation: rounds over every configured hook, completed.
+    pub github_reconcile_rounds: Counter,
+    /// Webhook reconciliation: redeliveries of failed webhook deliveries asked of GitHub.
+    pub github_redeliveries_requested: Counter,
+    /// Webhook reconciliation: asked-for events later seen delivered successfully.
+    pub github_redeliveries_recovered: Counter,
 }
 
 impl Default for Metrics {
@@ -162,6 +168,9 @@ impl Metrics {
             github_pull_not_modified: Counter::default(),
             github_pull_events: Counter::default(),
             github_pull_api_calls: Counter::default(),
+            github_reconcile_rounds: Counter::default(),
+            github_redeliveries_requested: Counter::default(),
+            github_redeliveries_recovered: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -288,6 +297,26 @@ impl Metrics {
         ];
         for (name, help, counter) in pull {
             registry.register(format!("sentinel_github_pull_{name}"), help, counter.clone());
+        }
+        let reconcile = [
+            (
+                "sentinel_github_reconcile_rounds",
+                "Webhook reconciliation: rounds over the configured hooks completed",
+                &metrics.github_reconcile_rounds,
+            ),
+            (
+                "sentinel_github_redeliveries_requested",
+                "Webhook reconciliation: redeliveries of failed webhook deliveries asked of GitHub",
+                &metrics.github_redeliveries_requested,
+            ),
+            (
+                "sentinel_github_redeliveries_recovered",
+                "Webhook reconciliation: asked-for webhook events later delivered successfully",
+                &metrics.github_redeliveries_recovered,
+            ),
+        ];
+        for (name, help, counter) in reconcile {
+            registry.register(name, help, counter.clone());
         }
         Self { registry, ..metrics }
     }

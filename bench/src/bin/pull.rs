@@ -6,8 +6,14 @@
 //! be a conditional request answered `304 Not Modified`, which GitHub does not count against the
 //! rate limit. `--changes` alerts change per round (0: nothing changes).
 //!
+//! With `--changes`, it also measures the processing part of an alert change's latency: from the
+//! round's start (the manual clock reaching the interval) to the plugin handling the change's
+//! event, on the wall clock (p50 / p99 over every change). On a real clock a change waits for the
+//! next poll, one interval at most, and then takes this long.
+//!
 //! ```sh
 //! cargo run --release -p sentinel-bench --bin pull -- --repos 100
+//! cargo run --release -p sentinel-bench --bin pull -- --repos 100 --changes 1 --hours 24
 //! ```
 
 use std::sync::Arc;
@@ -38,8 +44,8 @@ struct Args {
     changes: usize,
 }
 
-/// Wants the alert events, so that pull mode polls their listings; does nothing with them.
-struct Sink;
+/// Wants the alert events, so that pull mode polls their listings; notes when each was handled.
+struct Sink(Arc<std::sync::Mutex<Vec<Instant>>>);
 
 #[async_trait]
 impl Plugin for Sink {
@@ -62,6 +68,10 @@ impl Plugin for Sink {
     }
 
     async fn handle(&self, _cx: &mut Cx<'_>, _event: &Event) -> Result<(), PluginError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Instant::now());
         Ok(())
     }
 }
@@ -108,10 +118,12 @@ async fn main() -> anyhow::Result<()> {
     config.github.pull.repositories = repos.clone();
     let interval = config.github.pull.interval.chrono();
     let clock = ManualClock::new(start);
+    let handled: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
+    let handled_count = || handled.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
     let bot = Bot::start(BotOptions {
         config,
         clock: Arc::new(clock.clone()),
-        plugins: vec![Arc::new(Sink)],
+        plugins: vec![Arc::new(Sink(handled.clone()))],
         adapters: Vec::new(),
         console: ConsoleSink::memory(false).0,
         serve_http: false,
@@ -136,12 +148,15 @@ async fn main() -> anyhow::Result<()> {
     let first = Instant::now();
     wait_round(1).await?;
     let first_round = first.elapsed();
+    // The first round's events (a fresh install's recent alerts) are handled before measuring.
+    bot.settle(Duration::from_secs(60)).await.map_err(anyhow::Error::msg)?;
     let baseline = fake.received().len();
     let events_before = metrics.github_pull_events.get();
 
     let rounds = u64::from(args.hours)
         * u64::try_from(chrono::Duration::hours(1).num_seconds() / interval.num_seconds().max(1))?;
     let mut round_times = Vec::new();
+    let mut latencies: Vec<Duration> = Vec::new();
     let mut changed = 0usize;
     for round in 1..=rounds {
         // The changes are listed before the clock moves (moving it starts the round).
@@ -151,11 +166,26 @@ async fn main() -> anyhow::Result<()> {
             fake.upsert(&format!("/repos/{repo}/dependabot/alerts"), alert(1, now));
         }
         changed += args.changes;
+        let seen = handled_count();
         let began = Instant::now();
         clock.advance(interval);
         wait_round(round + 1).await?;
         round_times.push(began.elapsed());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while handled_count() < seen + args.changes {
+            if Instant::now() > deadline {
+                bail!("round {round}: the changed alerts were not handled in 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let times = handled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        latencies.extend(times[seen..].iter().map(|at| at.duration_since(began)));
     }
+    latencies.sort();
+    let percentile = |p: f64| {
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len().max(1)) - 1;
+        latencies.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
     bot.settle(Duration::from_secs(60)).await.map_err(anyhow::Error::msg)?;
     let after: Vec<_> = fake.received().into_iter().skip(baseline).collect();
     let not_modified = after.iter().filter(|r| r.status == 304).count();
@@ -182,12 +212,28 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  alert changes stored:         {events} ({} changed)", changed);
     println!("  one round, wall time (mean):  {:.1} ms", mean_round * 1000.0);
+    if !latencies.is_empty() {
+        println!(
+            "  change → plugin, after the poll starts: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} changes)",
+            percentile(0.5),
+            percentile(0.99),
+            percentile(1.0),
+            latencies.len()
+        );
+        println!(
+            "  so a change reaches its plugin within one interval ({}) + {:.0} ms (p99)",
+            humanize(interval),
+            percentile(0.99)
+        );
+    }
     println!(
         "{}",
         json!({"repos": args.repos, "listings": args.repos * 4, "interval_s": interval.num_seconds(),
                "first_round_calls": baseline, "calls_per_hour": per_hour(after.len()),
                "not_modified_per_hour": per_hour(not_modified), "counted_per_hour": per_hour(counted),
-               "events": events, "changed": changed, "round_ms_mean": mean_round * 1000.0})
+               "events": events, "changed": changed, "round_ms_mean": mean_round * 1000.0,
+               "processing_ms_p50": percentile(0.5), "processing_ms_p99": percentile(0.99),
+               "processing_ms_max": percentile(1.0), "latency_samples": latencies.len()})
     );
     bot.shutdown(Duration::from_secs(5)).await;
     Ok(())

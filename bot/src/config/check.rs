@@ -93,6 +93,7 @@ fn check_secrets(config: &Config, problems: &mut Vec<ConfigError>) {
     }
     super::slack_modes::check(config, problems);
     super::github_pull::check(config, problems);
+    super::github_reconcile::check(config, problems);
     if config.discord_enabled() {
         if config.discord.application_id.as_deref().is_none_or(str::is_empty) {
             problems.push(ConfigError::new(

@@ -4,6 +4,7 @@ pub mod check;
 pub mod discord_modes;
 pub mod duration;
 pub mod github_pull;
+pub mod github_reconcile;
 pub mod load;
 pub mod model;
 pub mod secret;

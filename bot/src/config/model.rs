@@ -267,6 +267,8 @@ pub struct GitHubConfig {
     pub max_pages: u32,
     /// Pull mode: poll GitHub's security alert APIs instead of (or besides) receiving webhooks.
     pub pull: GitHubPullConfig,
+    /// Webhook reconciliation: ask GitHub to redeliver webhook deliveries that failed.
+    pub reconcile: GitHubReconcileConfig,
 }
 
 /// `[github.pull]`: GitHub without webhooks. Sentinel polls the security alert APIs of these
@@ -312,6 +314,68 @@ impl GitHubPullConfig {
     }
 }
 
+/// `[github.reconcile]`: GitHub does not redeliver a failed webhook delivery by itself. For each
+/// hook listed here Sentinel reads the hook's recent deliveries every `interval` and asks GitHub,
+/// once per event, to redeliver those that failed and never reached Sentinel since. The token needs
+/// `admin:repo_hook` (repository hooks) or `admin:org_hook` (organisation hooks), read and write.
+/// Off while `hooks` is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GitHubReconcileConfig {
+    /// The webhooks to watch: `{ repository = "acme/app", id = 123 }` or
+    /// `{ organization = "acme", id = 456 }` (the id is in the hook's settings URL).
+    pub hooks: Vec<HookRef>,
+    /// Time between two readings of the deliveries (at least 1m).
+    pub interval: HumanDuration,
+    /// How far back failed deliveries are looked for (at most 3d: GitHub keeps deliveries that long).
+    pub lookback: HumanDuration,
+}
+
+/// One webhook whose deliveries are reconciled: exactly one of `repository` and `organization`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HookRef {
+    /// The repository (`owner/name`) of a repository webhook.
+    pub repository: Option<String>,
+    /// The organisation (login) of an organisation webhook.
+    pub organization: Option<String>,
+    /// The hook's id.
+    pub id: u64,
+}
+
+impl HookRef {
+    /// The hook's API path (`/repos/acme/app/hooks/123`), `None` unless exactly one owner is set.
+    pub fn path(&self) -> Option<String> {
+        match (&self.repository, &self.organization) {
+            (Some(repo), None) => Some(format!("/repos/{repo}/hooks/{}", self.id)),
+            (None, Some(org)) => Some(format!("/orgs/{org}/hooks/{}", self.id)),
+            _ => None,
+        }
+    }
+}
+
+/// The shortest `github.reconcile.interval` accepted.
+pub const MIN_RECONCILE_INTERVAL: HumanDuration = HumanDuration::minutes(1);
+/// The longest `github.reconcile.lookback` useful: GitHub keeps deliveries for 3 days.
+pub const MAX_RECONCILE_LOOKBACK: HumanDuration = HumanDuration::days(3);
+
+impl Default for GitHubReconcileConfig {
+    fn default() -> Self {
+        Self {
+            hooks: Vec::new(),
+            interval: HumanDuration::minutes(10),
+            lookback: HumanDuration::days(1),
+        }
+    }
+}
+
+impl GitHubReconcileConfig {
+    /// True when some hook is to be reconciled.
+    pub fn enabled(&self) -> bool {
+        !self.hooks.is_empty()
+    }
+}
+
 impl Default for GitHubConfig {
     fn default() -> Self {
         Self {
@@ -327,6 +391,7 @@ impl Default for GitHubConfig {
             retry_max: HumanDuration::minutes(5),
             max_pages: 50,
             pull: GitHubPullConfig::default(),
+            reconcile: GitHubReconcileConfig::default(),
         }
     }
 }

@@ -15,10 +15,12 @@
 //! - [`link`]: the `Link` header parser.
 //! - [`worker`]: the task that drains the table.
 //! - [`pull`]: pull mode, polling the security alert APIs instead of receiving webhooks.
+//! - [`reconcile`]: asking GitHub to redeliver webhook deliveries that failed.
 
 pub mod client;
 pub mod link;
 pub mod pull;
+pub mod reconcile;
 pub mod request;
 pub mod store;
 pub mod worker;

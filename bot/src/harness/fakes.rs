@@ -1,7 +1,8 @@
 //! Fake platform APIs on 127.0.0.1 for the tests of every crate and the bench (feature `fakes`):
 //! they record what they receive and answer as the real platforms document.
 //!
-//! - [`github`]: the GitHub REST API; [`github_alerts`]: its security-alert listings (pull mode).
+//! - [`github`]: the GitHub REST API; [`github_alerts`]: its security-alert listings (pull mode);
+//!   [`github_hooks`]: a webhook's deliveries and redelivery (reconciliation).
 //! - [`slack`]: the Slack Web API and `response_url`s; [`slack_socket`]: Slack's Socket Mode.
 //! - [`discord`]: the Discord REST API and interaction follow-ups.
 //! - [`limits`]: what Slack and Discord refuse, written from their documentation.
@@ -13,6 +14,7 @@
 pub mod discord;
 pub mod github;
 pub mod github_alerts;
+pub mod github_hooks;
 pub mod limits;
 pub mod slack;
 pub mod slack_socket;
