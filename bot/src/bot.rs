@@ -384,8 +384,10 @@ impl Bot {
         }
         // Whoever still holds a handle (the console reading stdin, a client mid-request) gets
         // "shutting down" from now on; what was queued before is stored.
-        self.ingest = None;
+        // Closing first: dropping the last handle ends the writer at once, and were that seen before
+        // the signal, its supervisor would report an unexpected end (and count a restart).
         let _ = self.stop_ingest.send(true);
+        self.ingest = None;
         if let Some(task) = self.ingest_task.take()
             && tokio::time::timeout(grace, task).await.is_err()
         {
