@@ -9,48 +9,18 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
-use axum::response::IntoResponse;
-use serde_json::json;
+use sentinel_bot::harness::fakes::slack_socket::{APP_TOKEN, FakeSocketMode};
 use support::Sentinel;
 
-const APP_TOKEN: &str = "xapp-1-A0SENTINEL-1-good";
-
-/// A fake Slack Web API on 127.0.0.1: `auth.test` for the bot token, `apps.connections.open` for
-/// the app-level token (a URL nothing listens on: the connection then fails and is retried).
-fn fake_slack() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let app = axum::Router::new().fallback(|uri: axum::http::Uri, headers: HeaderMap| async move {
-                let auth = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                let body = match uri.path() {
-                    "/api/auth.test" => json!({"ok": true, "user_id": "U0BOT", "team_id": "T0", "user": "sentinel",
-                                                "team": "Acme", "url": "https://acme.slack.com/"}),
-                    "/api/apps.connections.open" if auth == format!("Bearer {APP_TOKEN}") => {
-                        json!({"ok": true, "url": "ws://127.0.0.1:9/link/?ticket=1"})
-                    }
-                    "/api/apps.connections.open" => json!({"ok": false, "error": "invalid_auth"}),
-                    _ => json!({"ok": false, "error": "unknown_method"}),
-                };
-                axum::Json(body).into_response()
-            });
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    format!("{base}/api")
+/// The harness's fake Slack for Socket Mode (`auth.test` for the bot token,
+/// `apps.connections.open` for the app-level token, the WebSocket); returns it and the value for
+/// `slack.api_url`.
+async fn fake_slack() -> (FakeSocketMode, String) {
+    let fake = FakeSocketMode::start().await.unwrap();
+    let api = format!("{}/api", fake.base);
+    (fake, api)
 }
 
 fn slack_config(api_url: &str, app_token: &str) -> String {
@@ -126,11 +96,14 @@ fn check_config_says_how_slack_reaches_sentinel() {
     assert!(!stdout.contains("not-an-app-token"), "the token never prints: {stdout}");
 }
 
-#[test]
-fn run_refuses_an_app_token_slack_rejects_and_never_prints_it() {
+#[tokio::test]
+async fn run_refuses_an_app_token_slack_rejects_and_never_prints_it() {
     let dir = tempfile::tempdir().unwrap();
-    let api = fake_slack();
-    let output = sentinel(dir.path(), &slack_config(&api, "xapp-1-A0SENTINEL-1-stolen"), &["run"]);
+    let (fake, api) = fake_slack().await;
+    let config = slack_config(&api, "xapp-1-A0SENTINEL-1-stolen");
+    let output = tokio::task::spawn_blocking(move || sentinel(dir.path(), &config, &["run"]))
+        .await
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!output.status.success(), "{stderr}");
     assert!(
@@ -140,11 +113,14 @@ fn run_refuses_an_app_token_slack_rejects_and_never_prints_it() {
         "{stderr}"
     );
     assert!(!stderr.contains("stolen"), "{stderr}");
+    assert_eq!(fake.refused_opens(), ["invalid_auth"]);
+    assert_eq!(fake.connections(), 0);
 }
 
-#[tokio::test]
+// Multi-threaded: `Sentinel::start` blocks its thread while the fake answers the binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_only_an_app_token_no_slack_endpoint_is_served_and_healthz_shows_the_connections() {
-    let api = fake_slack();
+    let (fake, api) = fake_slack().await;
     let mut running = Sentinel::start(&slack_config(&api, APP_TOKEN));
     let client = reqwest::Client::new();
     let status = client
@@ -165,8 +141,19 @@ async fn with_only_an_app_token_no_slack_endpoint_is_served_and_healthz_shows_th
         tasks.contains_key("slack_socket:0") && tasks.contains_key("slack_socket:1"),
         "{health}"
     );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.open_connections() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{} connection(s) open",
+            fake.open_connections()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     let logs = running.drain_stderr().join("\n");
     assert!(logs.contains("Socket Mode token accepted"), "{logs}");
+    assert!(logs.contains("Slack: signed in as sentinel (U0BOT)"), "{logs}");
     assert!(!logs.contains(APP_TOKEN) && !logs.contains("ticket="), "{logs}");
     assert!(running.terminate().success());
 }

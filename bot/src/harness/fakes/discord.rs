@@ -58,8 +58,6 @@ struct Guild {
     /// Threads started in a channel (not from a message): (id, parent, name).
     channel_threads: Vec<(String, String, String)>,
     lose_next_thread: bool,
-    /// Every channel id exists (see [`FakeDiscord::know_every_channel`]).
-    every_channel: bool,
 }
 
 impl FakeDiscord {
@@ -73,7 +71,6 @@ impl FakeDiscord {
                 threads: HashSet::new(),
                 channel_threads: Vec::new(),
                 lose_next_thread: false,
-                every_channel: false,
             })),
         };
         let app = axum::Router::new().fallback(answer).with_state(fake.clone());
@@ -84,13 +81,6 @@ impl FakeDiscord {
     /// The next thread started in a channel is started, but answered with 500.
     pub fn lose_next_thread(&self) {
         lock(&self.state).lose_next_thread = true;
-    }
-
-    /// From now on every channel id exists, threads not started yet included, so a thread reply
-    /// is never answered `Unknown Channel` (for a test about what messages say, not about
-    /// starting threads).
-    pub fn know_every_channel(&self) {
-        lock(&self.state).every_channel = true;
     }
 
     /// The threads started in a channel: (id, parent, name).
@@ -132,7 +122,7 @@ impl FakeDiscord {
             ("GET", ["users", "@me"]) => json!({"id": "700000000000000007", "username": "sentinel", "bot": true}),
             ("POST", ["users", "@me", "channels"]) => json!({"id": "600000000000000006", "type": 1}),
             ("POST", ["channels", channel, "messages"]) => {
-                let known = guild.every_channel || guild.threads.contains(*channel) || channel.starts_with(['1', '6']);
+                let known = guild.threads.contains(*channel) || channel.starts_with(['1', '6']);
                 if !known {
                     // Not a refusal of what was sent: the channel (a thread not started yet) is not there.
                     return Ok(error(404, 10003, "Unknown Channel"));

@@ -169,10 +169,7 @@ impl FakeSlack {
         let param = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
         let mut state = lock(&self.state);
         let reply = match name {
-            "auth.test" => json!({
-                "ok": true, "user_id": "U0BOT", "team_id": "T0ACME", "user": "sentinel", "team": "Acme",
-                "url": "https://acme.slack.com/", "bot_id": "B0BOT"
-            }),
+            "auth.test" => auth_test(),
             "chat.postMessage" => {
                 self.check_message(body)?;
                 state.posted += 1;
@@ -405,6 +402,14 @@ struct RateLimits {
     burst: f64,
     channels: HashMap<String, Bucket>,
     methods: HashMap<&'static str, Bucket>,
+}
+
+/// Slack's `auth.test` answer for the fake's bot (`U0BOT` in workspace Acme).
+pub(super) fn auth_test() -> Value {
+    json!({
+        "ok": true, "user_id": "U0BOT", "team_id": "T0ACME", "user": "sentinel", "team": "Acme",
+        "url": "https://acme.slack.com/", "bot_id": "B0BOT"
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A fake Slack for Socket Mode on 127.0.0.1: `apps.connections.open` over HTTP (checks the
-//! app-level token, hands out single-use `ws://` URLs), the WebSocket itself (hello, envelopes in
-//! Slack's documented format, disconnects), and `response_url` endpoints that record the replies.
+//! app-level token, hands out single-use `ws://` URLs), `auth.test` for a bot token (as a start-up
+//! check asks it), the WebSocket itself (hello, envelopes in Slack's documented format,
+//! disconnects), and `response_url` endpoints that record the replies.
 //!
 //! It behaves as Slack documents: each envelope goes to one open connection; one that is not
 //! acknowledged is delivered again on a new connection; an acknowledgement must name an envelope
@@ -342,11 +343,19 @@ impl FakeSocketMode {
     }
 }
 
-/// `apps.connections.open` and the `response_url`s.
+/// `apps.connections.open`, `auth.test` and the `response_url`s.
 async fn web_api(State(fake): State<FakeSocketMode>, uri: Uri, headers: HeaderMap, body: String) -> Response {
     let path = uri.path().to_owned();
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if path == "/api/auth.test" {
+        let answer = match auth {
+            None => json!({"ok": false, "error": "not_authed"}),
+            Some(auth) if auth.starts_with("Bearer xoxb-") => super::slack::auth_test(),
+            Some(_) => json!({"ok": false, "error": "invalid_auth"}),
+        };
+        return axum::Json(answer).into_response();
+    }
     if path == "/api/apps.connections.open" {
-        let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
         let refusal = match auth {
             None => Some("not_authed"),
             Some(auth) if auth == format!("Bearer {APP_TOKEN}") => None,
