@@ -16,7 +16,8 @@ use serde_json::Value;
 use super::link;
 use super::request::Method;
 use crate::chat::webhook::describe;
-use crate::config::Secret;
+use crate::config::{GitHubConfig, Secret};
+use crate::pipeline::Shutdown;
 
 /// The largest response page read (GitHub's pages are far smaller).
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -71,6 +72,24 @@ impl Answer {
 }
 
 impl GitHubClient {
+    /// The client of a task that only calls GitHub (`task` = `github.pull`, `github.reconcile`): when
+    /// `github.token` is missing or unusable, the cause is logged once and the task waits for
+    /// shutdown instead of ending (a restart would not bring a token), returning `None`.
+    pub(crate) async fn for_task(settings: &GitHubConfig, task: &str, shutdown: &mut Shutdown) -> Option<Self> {
+        let client = match settings.token.as_ref().filter(|t| !t.is_empty()) {
+            None => Err(format!("{task} needs github.token")),
+            Some(token) => Self::new(&settings.api_url, token, settings.request_timeout.std()),
+        };
+        match client {
+            Ok(client) => Some(client),
+            Err(cause) => {
+                tracing::error!(%cause, task, "cannot call GitHub");
+                shutdown.wait().await;
+                None
+            }
+        }
+    }
+
     /// A client for `api_url` authenticating with `token`; each exchange may take `timeout`.
     pub fn new(api_url: &str, token: &Secret, timeout: Duration) -> Result<Self, String> {
         let base: Uri = api_url

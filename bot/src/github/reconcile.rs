@@ -85,17 +85,8 @@ pub fn verdicts(deliveries: &[Delivery]) -> BTreeMap<String, Verdict> {
 pub async fn run(pool: SqlitePool, shared: Arc<Shared>, shutdown: Shutdown) {
     let mut shutdown = shutdown;
     let settings = &shared.config.github;
-    let client = match settings.token.as_ref().filter(|t| !t.is_empty()) {
-        None => Err("github.reconcile needs github.token".to_owned()),
-        Some(token) => GitHubClient::new(&settings.api_url, token, settings.request_timeout.std()),
-    };
-    let client = match client {
-        Ok(client) => client,
-        Err(reason) => {
-            tracing::error!(cause = %reason, "github webhook reconciliation cannot run");
-            shutdown.wait().await;
-            return;
-        }
+    let Some(client) = GitHubClient::for_task(settings, "github.reconcile", &mut shutdown).await else {
+        return;
     };
     let mut reconciler = Reconciler {
         pool,

@@ -45,17 +45,8 @@ pub async fn run(
 ) {
     let mut shutdown = shutdown;
     let settings = &shared.config.github;
-    let client = match settings.token.as_ref().filter(|t| !t.is_empty()) {
-        None => Err("github.pull needs github.token".to_owned()),
-        Some(token) => GitHubClient::new(&settings.api_url, token, settings.request_timeout.std()),
-    };
-    let client = match client {
-        Ok(client) => client,
-        Err(reason) => {
-            tracing::error!(cause = %reason, "github pull mode cannot poll");
-            shutdown.wait().await;
-            return;
-        }
+    let Some(client) = GitHubClient::for_task(settings, "github.pull", &mut shutdown).await else {
+        return;
     };
     let mut poller = Poller {
         pool,
