@@ -33,7 +33,7 @@ pub struct GitHubClient {
 }
 
 /// What GitHub answered, with the headers Sentinel cares about.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,

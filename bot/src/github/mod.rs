@@ -13,6 +13,7 @@
 //! - [`store`]: the `github_requests` table.
 //! - [`client`]: the reqwest client and one HTTP exchange, read into plain values.
 //! - [`link`]: the `Link` header parser.
+//! - [`rate_limit`]: when to hold calls back for GitHub's rate limit (worker, pull, reconcile).
 //! - [`worker`]: the task that drains the table.
 //! - [`pull`]: pull mode, polling the security alert APIs instead of receiving webhooks.
 //! - [`reconcile`]: asking GitHub to redeliver webhook deliveries that failed.
@@ -20,6 +21,7 @@
 pub mod client;
 pub mod link;
 pub mod pull;
+pub mod rate_limit;
 pub mod reconcile;
 pub mod request;
 pub mod store;

@@ -14,19 +14,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::SqlitePool;
 
 use super::client::{Answer, GitHubClient};
+use super::rate_limit::{Pause, describe};
 use super::request::Method;
 use crate::config::model::HookRef;
 use crate::pipeline::{Shared, Shutdown};
 use crate::store::{security_log, to_ms};
-
-/// The longest pause for a spent rate limit (GitHub's window is an hour).
-const MAX_PAUSE: Duration = Duration::hours(1);
 
 /// One delivery as GitHub lists it (the fields used; GitHub's names).
 #[derive(Debug, Clone, Deserialize)]
@@ -92,7 +90,7 @@ pub async fn run(pool: SqlitePool, shared: Arc<Shared>, shutdown: Shutdown) {
         pool,
         shared: shared.clone(),
         client,
-        paused_until: None,
+        pause: Pause::default(),
     };
     let interval = settings.reconcile.interval.chrono();
     tracing::info!(hooks = settings.reconcile.hooks.len(), interval = %settings.reconcile.interval, "github webhook reconciliation on");
@@ -108,7 +106,7 @@ pub async fn run(pool: SqlitePool, shared: Arc<Shared>, shutdown: Shutdown) {
             }
         }
         shared.metrics.github_reconcile_rounds.inc();
-        let next = (started + interval).max(reconciler.paused_until.unwrap_or(started));
+        let next = (started + interval).max(reconciler.pause.until().unwrap_or(started));
         let clock = shared.clock.clone();
         tokio::select! {
             _ = clock.sleep_until(next) => {}
@@ -121,8 +119,8 @@ struct Reconciler {
     pool: SqlitePool,
     shared: Arc<Shared>,
     client: GitHubClient,
-    /// No request before this instant: the rate-limit window is (nearly) spent.
-    paused_until: Option<DateTime<Utc>>,
+    /// No request before its end: the rate-limit window is (nearly) spent.
+    pause: Pause,
 }
 
 impl Reconciler {
@@ -186,17 +184,12 @@ impl Reconciler {
     /// One request; a non-2xx answer is an error (after noting the rate limit).
     async fn call(&mut self, method: Method, target: &str) -> Result<Answer, String> {
         let answer = self.client.send(method, target, None).await?;
-        let reserve = u64::from(self.shared.config.github.rate_limit_reserve);
-        let spent = answer.status == 429
-            || (answer.status == 403 && (answer.remaining == Some(0) || answer.retry_after.is_some()));
-        if spent || answer.remaining.is_some_and(|remaining| remaining < reserve) {
-            self.pause(&answer);
+        let reserve = self.shared.config.github.rate_limit_reserve;
+        if let Some(until) = self.pause.note(&answer, reserve, self.shared.clock.now()) {
+            tracing::warn!(remaining = answer.remaining, until = %until, "github reconcile: rate limit low; paused until it resets");
         }
         if !(200..=299).contains(&answer.status) {
-            return Err(match answer.message() {
-                Some(message) => format!("GitHub answered {}: {message}", answer.status_text()),
-                None => format!("GitHub answered {}", answer.status_text()),
-            });
+            return Err(describe(&answer));
         }
         Ok(answer)
     }
@@ -294,29 +287,6 @@ impl Reconciler {
     }
 
     fn paused(&mut self) -> bool {
-        let now = self.shared.clock.now();
-        match self.paused_until {
-            Some(until) if until > now => true,
-            _ => {
-                self.paused_until = None;
-                false
-            }
-        }
-    }
-
-    fn pause(&mut self, answer: &Answer) {
-        let now = self.shared.clock.now();
-        let after = answer
-            .retry_after
-            .and_then(|secs| i64::try_from(secs).ok())
-            .map(|secs| now + Duration::seconds(secs));
-        let until = after
-            .or(answer.reset)
-            .unwrap_or(now + Duration::minutes(1))
-            .clamp(now, now + MAX_PAUSE);
-        if until > now && self.paused_until.is_none_or(|p| p < until) {
-            tracing::warn!(remaining = answer.remaining, until = %until, "github reconcile: rate limit low; paused until it resets");
-            self.paused_until = Some(until);
-        }
+        self.pause.active(self.shared.clock.now())
     }
 }

@@ -20,6 +20,7 @@ use serde_json::Value;
 use sqlx::SqlitePool;
 
 use super::client::{self, Answer, GitHubClient};
+use super::rate_limit::{MAX_PAUSE, describe, is_rate_limited, pause_end, reserve_pause};
 use super::request::{GITHUB_RESPONSE, GitHubResponse, NO_TOKEN, RateLimit};
 use super::store::{self, Progress, StoredRequest};
 use crate::event::{DomainEvent, NewEvent};
@@ -32,12 +33,6 @@ const BATCH: usize = 32;
 
 /// How often the task looks for work nobody woke it for.
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The longest rate-limit pause believed (GitHub's window is an hour).
-const MAX_PAUSE: Duration = Duration::hours(1);
-
-/// The pause after a rate-limited answer that says nothing about when to come back.
-const DEFAULT_PAUSE: Duration = Duration::minutes(1);
 
 /// Runs the worker until shutdown. Without a token it still runs, answering every request at once
 /// with [`NO_TOKEN`], so a requester is never left waiting.
@@ -308,14 +303,11 @@ impl Worker {
 
     /// Pauses before the next request when the window is running low.
     fn note_rate_limit(&mut self, answer: &Answer, now: DateTime<Utc>) {
-        let reserve = u64::from(self.shared.config.github.rate_limit_reserve);
-        let Some(remaining) = answer.remaining else { return };
-        if remaining >= reserve {
-            return;
-        }
-        let until = answer.reset.unwrap_or(now + DEFAULT_PAUSE).min(now + MAX_PAUSE);
-        if until > now && self.paused_until.is_none_or(|p| p < until) {
-            tracing::warn!(remaining, reserve, until = %until, "github rate limit low; pausing until it resets");
+        let reserve = self.shared.config.github.rate_limit_reserve;
+        if let Some(until) = reserve_pause(answer, reserve, now)
+            && self.paused_until.is_none_or(|p| p < until)
+        {
+            tracing::warn!(remaining = answer.remaining, reserve, until = %until, "github rate limit low; pausing until it resets");
             self.paused_until = Some(until);
         }
     }
@@ -422,38 +414,6 @@ impl Worker {
             "github request answered"
         );
         Ok(())
-    }
-}
-
-/// A 429, or a 403 that is GitHub's rate limit rather than a refusal.
-fn is_rate_limited(answer: &Answer) -> bool {
-    answer.status == 429
-        || (answer.status == 403
-            && (answer.remaining == Some(0)
-                || answer.retry_after.is_some()
-                || answer
-                    .message()
-                    .is_some_and(|m| m.to_ascii_lowercase().contains("rate limit"))))
-}
-
-/// When a rate-limited request may be tried again.
-fn pause_end(answer: &Answer, now: DateTime<Utc>) -> DateTime<Utc> {
-    let after = answer
-        .retry_after
-        .and_then(|secs| i64::try_from(secs).ok())
-        .map(|secs| now + Duration::seconds(secs));
-    let reset = answer.reset.filter(|_| answer.remaining == Some(0));
-    after
-        .or(reset)
-        .unwrap_or(now + DEFAULT_PAUSE)
-        .clamp(now, now + MAX_PAUSE)
-}
-
-/// `GitHub answered 404 Not Found: Not Found`.
-fn describe(answer: &Answer) -> String {
-    match answer.message() {
-        Some(message) => format!("GitHub answered {}: {message}", answer.status_text()),
-        None => format!("GitHub answered {}", answer.status_text()),
     }
 }
 

@@ -18,7 +18,7 @@ pub mod endpoints;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::SqlitePool;
 
@@ -26,13 +26,11 @@ use self::convert::Skipped;
 use self::cursors::Cursor;
 use self::endpoints::Endpoint;
 use super::client::{Answer, GitHubClient};
+use super::rate_limit::{Pause, describe};
 use super::request::Method;
 use crate::event::NewEvent;
 use crate::pipeline::{Shared, Shutdown, Waker};
 use crate::store::inbox;
-
-/// The longest pause for a spent rate limit (GitHub's window is an hour).
-const MAX_PAUSE: Duration = Duration::hours(1);
 
 /// Runs pull mode until shutdown: one round over `endpoints` at once, then every
 /// `github.pull.interval` on the bot's clock (later while the rate limit is paused).
@@ -53,14 +51,14 @@ pub async fn run(
         shared: shared.clone(),
         client,
         wake,
-        paused_until: None,
+        pause: Pause::default(),
     };
     let interval = settings.pull.interval.chrono();
     tracing::info!(listings = endpoints.len(), interval = %settings.pull.interval, "github pull mode polling");
     loop {
         let started = shared.clock.now();
         poller.round(&endpoints, &shutdown).await;
-        let next = (started + interval).max(poller.paused_until.unwrap_or(started));
+        let next = (started + interval).max(poller.pause.until().unwrap_or(started));
         let clock = shared.clock.clone();
         tokio::select! {
             _ = clock.sleep_until(next) => {}
@@ -74,8 +72,8 @@ struct Poller {
     shared: Arc<Shared>,
     client: GitHubClient,
     wake: Waker,
-    /// No request before this instant: the rate-limit window is (nearly) spent.
-    paused_until: Option<DateTime<Utc>>,
+    /// No request before its end: the rate-limit window is (nearly) spent.
+    pause: Pause,
 }
 
 /// What reading one listing came to.
@@ -117,14 +115,7 @@ impl Poller {
     }
 
     fn paused(&mut self) -> bool {
-        let now = self.shared.clock.now();
-        match self.paused_until {
-            Some(until) if until > now => true,
-            _ => {
-                self.paused_until = None;
-                false
-            }
-        }
+        self.pause.active(self.shared.clock.now())
     }
 
     /// Reads one listing down to its watermark and stores what changed.
@@ -163,9 +154,6 @@ impl Poller {
                 return Ok(Polled::Unchanged);
             }
             if !(200..=299).contains(&answer.status) {
-                if is_rate_limited(&answer) {
-                    self.pause(answer.reset.filter(|_| answer.remaining == Some(0)), &answer);
-                }
                 return Err(describe(&answer));
             }
             if pages == 1 {
@@ -264,45 +252,17 @@ impl Poller {
         Ok(new)
     }
 
-    /// Pauses polling when fewer calls than `github.rate_limit_reserve` are left in the window.
+    /// Pauses polling when GitHub says so or fewer calls than `github.rate_limit_reserve` are left.
     fn note_rate_limit(&mut self, answer: &Answer) {
-        let reserve = u64::from(self.shared.config.github.rate_limit_reserve);
-        if answer.remaining.is_some_and(|remaining| remaining < reserve) {
-            self.pause(answer.reset, answer);
-        }
-    }
-
-    fn pause(&mut self, reset: Option<DateTime<Utc>>, answer: &Answer) {
-        let now = self.shared.clock.now();
-        let after = answer
-            .retry_after
-            .and_then(|secs| i64::try_from(secs).ok())
-            .map(|secs| now + Duration::seconds(secs));
-        let until = after
-            .or(reset)
-            .unwrap_or(now + Duration::minutes(1))
-            .clamp(now, now + MAX_PAUSE);
-        if until > now && self.paused_until.is_none_or(|p| p < until) {
+        let reserve = self.shared.config.github.rate_limit_reserve;
+        if let Some(until) = self.pause.note(answer, reserve, self.shared.clock.now()) {
             tracing::warn!(
                 remaining = answer.remaining,
-                reserve = self.shared.config.github.rate_limit_reserve,
+                reserve,
                 until = %until,
                 "github pull: rate limit low; polling paused until it resets"
             );
-            self.paused_until = Some(until);
         }
-    }
-}
-
-/// A 429, or a 403 that is GitHub's rate limit rather than a refusal.
-fn is_rate_limited(answer: &Answer) -> bool {
-    answer.status == 429 || (answer.status == 403 && (answer.remaining == Some(0) || answer.retry_after.is_some()))
-}
-
-fn describe(answer: &Answer) -> String {
-    match answer.message() {
-        Some(message) => format!("GitHub answered {}: {message}", answer.status_text()),
-        None => format!("GitHub answered {}", answer.status_text()),
     }
 }
 
