@@ -224,6 +224,21 @@ async fn serve(app: axum::Router) -> std::io::Result<String> {
     Ok(base)
 }
 
+/// Starts the fake `make` builds from its own base URL on a free loopback port, with `handler`
+/// answering every path, until the runtime stops.
+async fn start_fake<S, H, T>(make: impl FnOnce(String) -> S, handler: H) -> std::io::Result<S>
+where
+    S: Clone + Send + Sync + 'static,
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let fake = make(format!("http://{}", listener.local_addr()?));
+    let app = axum::Router::new().fallback(handler).with_state(fake.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(fake)
+}
+
 /// Forwards the [`Recorder`]'s methods, so a test writes `fake.calls_to(…)`.
 macro_rules! recorded {
     ($fake:ident) => {

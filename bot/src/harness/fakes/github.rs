@@ -62,17 +62,17 @@ pub struct FakeGitHub {
 impl FakeGitHub {
     /// Starts it on a free loopback port; it stops with the test's runtime.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let fake = FakeGitHub {
-            url: format!("http://{}", listener.local_addr()?),
-            routes: Arc::default(),
-            script: Arc::default(),
-            otherwise: Arc::new(Mutex::new(Reply::ok(json!({})).header("x-ratelimit-remaining", "4999"))),
-            received: Arc::default(),
-        };
-        let app = axum::Router::new().fallback(answer).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(fake)
+        super::start_fake(
+            |url| FakeGitHub {
+                url,
+                routes: Arc::default(),
+                script: Arc::default(),
+                otherwise: Arc::new(Mutex::new(Reply::ok(json!({})).header("x-ratelimit-remaining", "4999"))),
+                received: Arc::default(),
+            },
+            answer,
+        )
+        .await
     }
 
     /// Answers `route` (`"/path"`, `"METHOD /path"`, `"/path?page=N"`) from `replies`, the last

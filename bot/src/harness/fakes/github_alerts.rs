@@ -51,17 +51,17 @@ impl FakeAlerts {
     /// Starts it on a free loopback port with a full rate limit (5000 left); it stops with the
     /// test's runtime.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let fake = Self {
-            url: format!("http://{}", listener.local_addr()?),
-            inner: Arc::new(Mutex::new(Inner {
-                remaining: 5000,
-                ..Inner::default()
-            })),
-        };
-        let app = axum::Router::new().fallback(answer).with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Ok(fake)
+        super::start_fake(
+            |url| Self {
+                url,
+                inner: Arc::new(Mutex::new(Inner {
+                    remaining: 5000,
+                    ..Inner::default()
+                })),
+            },
+            answer,
+        )
+        .await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
