@@ -1,15 +1,12 @@
 //! Pull mode end to end: the real `sentinel` binary, with its alert notifier, polls a GitHub alert
-//! listing on 127.0.0.1 and posts the new alert to the channel; the webhook for the same change
+//! listing on 127.0.0.1 (the harness's fake listings) and posts the new alert to the channel; the webhook for the same change
 //! that arrives afterwards is a duplicate, and the channel shows the alert once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use sentinel_bot::harness::fakes::github_alerts::FakeAlerts;
 use serde_json::{Value, json};
 use support::{SECRET, Sentinel, post_webhook};
 
@@ -30,40 +27,15 @@ fn webhook() -> Value {
     body
 }
 
-/// A listing API serving `alert` at the Dependabot path and empty lists elsewhere, recording each
-/// path asked for (and refusing requests without a token, as GitHub does).
-async fn fake_api(alert: Value) -> (String, Arc<Mutex<Vec<String>>>) {
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let state = (alert, asked.clone());
-    let app = axum::Router::new()
-        .fallback(
-            |State((alert, asked)): State<(Value, Arc<Mutex<Vec<String>>>)>, uri: Uri, headers: HeaderMap| async move {
-                asked.lock().unwrap().push(uri.path().to_owned());
-                if headers.get("authorization").is_none() {
-                    return (
-                        StatusCode::UNAUTHORIZED,
-                        axum::Json(json!({"message": "Requires authentication"})),
-                    );
-                }
-                let items = if uri.path() == DEPENDABOT {
-                    json!([alert])
-                } else {
-                    json!([])
-                };
-                (StatusCode::OK, axum::Json(items))
-            },
-        )
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, asked)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_polled_alert_reaches_the_channel_once_and_its_webhook_is_a_duplicate() {
     let body = webhook();
-    let (api, asked) = fake_api(body["alert"].clone()).await;
+    let fake = FakeAlerts::start().await.unwrap();
+    fake.set(DEPENDABOT, vec![body["alert"].clone()]);
+    for listing in ["code-scanning/alerts", "secret-scanning/alerts", "security-advisories"] {
+        fake.set(&format!("/repos/acme/app/{listing}"), Vec::new());
+    }
+    let api = &fake.url;
     let sentinel = Sentinel::start(&format!(
         "[github]\nwebhook_secret = \"{SECRET}\"\ntoken = \"ghp_pull\"\napi_url = \"{api}\"\n\
          [github.pull]\nrepositories = [\"acme/app\"]\n"
@@ -71,7 +43,11 @@ async fn a_polled_alert_reaches_the_channel_once_and_its_webhook_is_a_duplicate(
     // (A multi-threaded runtime: `wait_console` blocks its thread while the fake API answers.)
     let console = sentinel.wait_console(TITLE);
     assert_eq!(console.matches(TITLE).count(), 1, "{console}");
-    assert!(asked.lock().unwrap().iter().any(|p| p == DEPENDABOT));
+    assert!(
+        fake.received()
+            .iter()
+            .any(|r| r.path == DEPENDABOT && r.status == 200 && r.authorization.is_some())
+    );
 
     let client = reqwest::Client::new();
     let (status, answer) = post_webhook(
