@@ -9,56 +9,20 @@
 #[path = "discord_gateway/fake_gateway.rs"]
 mod fake;
 
+#[path = "support/sayer.rs"]
+mod sayer;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use fake::{APP, BOT_TOKEN, Behaviour, FakeGateway};
+use sayer::Sayer;
 use sentinel_bot::ingress::discord_gateway::{UrlError, check_gateway};
-use sentinel_bot::{Bot, BotOptions, CommandSpec, Cx, Event, ManualClock, Message, Plugin, PluginError};
+use sentinel_bot::{Bot, BotOptions, ManualClock};
 use serde_json::{Value, json};
 
 /// The heartbeat interval the fake's HELLO names (on the bot's manual clock).
 const INTERVAL: Duration = Duration::from_millis(41_250);
-
-/// `/say <text>` answers the caller privately; a `say` click thanks the clicker.
-struct Sayer;
-
-#[async_trait]
-impl Plugin for Sayer {
-    fn name(&self) -> &'static str {
-        "say"
-    }
-
-    fn commands(&self) -> Vec<CommandSpec> {
-        vec![CommandSpec {
-            name: "say".into(),
-            description: "Say something".into(),
-            subcommands: Vec::new(),
-        }]
-    }
-
-    fn subscriptions(&self) -> sentinel_bot::Subscriptions {
-        sentinel_bot::Subscriptions {
-            actions: vec!["say".into()],
-            ..Default::default()
-        }
-    }
-
-    async fn handle(&self, cx: &mut Cx<'_>, event: &Event) -> Result<(), PluginError> {
-        match event {
-            Event::Command(command) => {
-                cx.reply_private(&command.origin, Message::reply(format!("Said: {}", command.args)))
-                    .await
-            }
-            Event::Action(action) => {
-                let reply = format!("Thanks, {} ({})", action.origin.actor.name, action.value);
-                cx.reply_private(&action.origin, Message::reply(reply)).await
-            }
-            _ => Ok(()),
-        }
-    }
-}
 
 struct Harness {
     bot: Bot,

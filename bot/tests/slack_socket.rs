@@ -4,54 +4,18 @@
 //! and a wrong app-level token says so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/sayer.rs"]
+mod sayer;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
+use sayer::Sayer;
 use sentinel_bot::harness::fakes::slack_socket::{APP_TOKEN, Behaviour, FakeSocketMode};
 use sentinel_bot::ingress::slack_socket::{OpenError, check_app_token};
-use sentinel_bot::{Bot, BotOptions, CommandSpec, Cx, Event, ManualClock, Message, Plugin, PluginError};
+use sentinel_bot::{Bot, BotOptions, ManualClock};
 use serde_json::{Value, json};
-
-/// `/say <text>` answers the caller privately; a `say.ok` click thanks the clicker.
-struct Sayer;
-
-#[async_trait]
-impl Plugin for Sayer {
-    fn name(&self) -> &'static str {
-        "say"
-    }
-
-    fn commands(&self) -> Vec<CommandSpec> {
-        vec![CommandSpec {
-            name: "say".into(),
-            description: "Say something".into(),
-            subcommands: Vec::new(),
-        }]
-    }
-
-    fn subscriptions(&self) -> sentinel_bot::Subscriptions {
-        sentinel_bot::Subscriptions {
-            actions: vec!["say".into()],
-            ..Default::default()
-        }
-    }
-
-    async fn handle(&self, cx: &mut Cx<'_>, event: &Event) -> Result<(), PluginError> {
-        match event {
-            Event::Command(command) => {
-                cx.reply_private(&command.origin, Message::reply(format!("Said: {}", command.args)))
-                    .await
-            }
-            Event::Action(action) => {
-                let reply = format!("Thanks, {} ({})", action.origin.actor.name, action.value);
-                cx.reply_private(&action.origin, Message::reply(reply)).await
-            }
-            _ => Ok(()),
-        }
-    }
-}
 
 struct Harness {
     bot: Bot,
