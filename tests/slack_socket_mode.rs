@@ -7,8 +7,7 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use sentinel_bot::harness::fakes::slack_socket::{APP_TOKEN, FakeSocketMode};
@@ -29,33 +28,7 @@ fn slack_config(api_url: &str, app_token: &str) -> String {
 
 /// Runs `sentinel <args…>` with `config` to the end (at most 30 s).
 fn sentinel(dir: &std::path::Path, config: &str, args: &[&str]) -> Output {
-    let path = dir.join("sentinel.toml");
-    std::fs::write(&path, config).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
-        .arg("--config")
-        .arg(&path)
-        .args(args)
-        .env_remove("SENTINEL_CONFIG")
-        .env_remove("SENTINEL_SLACK_APP_TOKEN")
-        .env(
-            "SENTINEL_DATABASE_URL",
-            format!("sqlite://{}", dir.join("sentinel.db").display()),
-        )
-        .env("SENTINEL_LISTEN", "127.0.0.1:0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(30));
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-    });
-    let output = child.wait_with_output().unwrap();
-    drop(watchdog);
-    output
+    support::run_with_config(dir, config, args, &["SENTINEL_SLACK_APP_TOKEN"])
 }
 
 #[test]

@@ -188,6 +188,44 @@ impl Drop for Sentinel {
     }
 }
 
+/// Runs `sentinel --config <dir>/sentinel.toml <args>` (written from `config`, mode 0600, the
+/// database beside it, `SENTINEL_LISTEN` on a free port) to its end, with `unset` taken out of the
+/// environment; killed after 30 s so a test cannot hang.
+pub fn run_with_config(dir: &std::path::Path, config: &str, args: &[&str], unset: &[&str]) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("sentinel.toml");
+    std::fs::write(&path, config).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sentinel"));
+    command
+        .arg("--config")
+        .arg(&path)
+        .args(args)
+        .env_remove("SENTINEL_CONFIG");
+    for name in unset {
+        command.env_remove(name);
+    }
+    let child = command
+        .env(
+            "SENTINEL_DATABASE_URL",
+            format!("sqlite://{}", dir.join("sentinel.db").display()),
+        )
+        .env("SENTINEL_LISTEN", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let output = child.wait_with_output().unwrap();
+    drop(watchdog);
+    output
+}
+
 /// A fixture's bytes.
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/github/{name}", env!("CARGO_MANIFEST_DIR"));
