@@ -17,6 +17,17 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+/// The database engine, named once. Code outside this module writes `&mut Conn`, `DbRow` and
+/// `DbPool` rather than SQLite's types, and portable SQL (`$1` placeholders, `ON CONFLICT`), so that
+/// a second engine (PostgreSQL, issue #14) changes these names and not every store.
+pub type Db = sqlx::Sqlite;
+/// A connection (or, through `&mut *tx`, a transaction) of the engine.
+pub type Conn = sqlx::SqliteConnection;
+/// A row of the engine.
+pub type DbRow = sqlx::sqlite::SqliteRow;
+/// A pool of the engine's connections.
+pub type DbPool = sqlx::SqlitePool;
+
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
