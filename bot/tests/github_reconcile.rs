@@ -253,8 +253,9 @@ async fn delivered_redelivered_stored_or_old_events_are_not_asked_for_and_pages_
     assert_eq!(pages[0], format!("{HOOK}/deliveries?per_page=100"));
     assert!(pages[1].contains("cursor=v1_"), "{pages:?}");
 
-    // A workflow run Sentinel stored (keyed by its delivery id) although GitHub saw it time out.
-    let body = fixture("workflow_run.completed");
+    // A workflow run Sentinel stored (keyed by its delivery id: a requested run; a completed one
+    // is keyed by its content, as pull mode keys it) although GitHub saw it time out.
+    let body = fixture("workflow_run.requested");
     let text = body.to_string();
     let url = format!("http://{}/webhooks/github", h.bot().local_addr().unwrap());
     let answer = reqwest::Client::new()

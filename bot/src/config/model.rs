@@ -280,10 +280,13 @@ pub struct GitHubConfig {
 pub struct GitHubPullConfig {
     /// Organisations whose Dependabot, code scanning and secret scanning alerts are polled
     /// (`/orgs/{org}/…/alerts`; the token needs the org's security alert read permissions).
+    /// Failed workflow runs are not: GitHub has no organisation-wide runs listing; list the
+    /// repositories whose security workflows matter under `repositories`.
     pub organizations: Vec<String>,
-    /// Repositories (`owner/name`) whose Dependabot, code scanning and secret scanning alerts and
-    /// repository security advisories are polled. Repositories outside
-    /// `github.allowed_repositories` are skipped, as their webhooks would be.
+    /// Repositories (`owner/name`) whose Dependabot, code scanning and secret scanning alerts,
+    /// repository security advisories and failed workflow runs (`workflow_run`, when a plugin
+    /// handles it) are polled. Repositories outside `github.allowed_repositories` are skipped, as
+    /// their webhooks would be.
     pub repositories: Vec<String>,
     /// Time between two polls (at least 30s). A poll that finds nothing changed costs no rate
     /// limit: it is a conditional request GitHub answers `304 Not Modified`.

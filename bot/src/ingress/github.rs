@@ -11,7 +11,7 @@
 //! | `ping` | 200 |
 //! | repository outside `github.allowed_repositories` | 403 |
 //! | an event no plugin wants | 202, `{"status":"ignored"}` |
-//! | a delivery id seen before; for a security alert, the same alert, state and update time (also polled) | 200, `{"status":"duplicate"}` |
+//! | a delivery id seen before; for a security alert, the same alert, state and update time; for a completed workflow run, the same run and attempt (both also polled) | 200, `{"status":"duplicate"}` |
 //! | stored (synced to disk) | 202, `{"status":"accepted"}` |
 //! | the inbox cannot store it | 503 (GitHub shows the failure; redeliver later) |
 //!
@@ -33,6 +33,7 @@ use super::json_depth;
 use super::refusal::{Caller, Refusal, Sender, read_body, refuse};
 use crate::config::Secret;
 use crate::event::NewEvent;
+use crate::github::pull::runs::workflow_run_key;
 use crate::http::client::Client;
 use crate::http::{AppState, Routes};
 use crate::metrics::StatusLabel;
@@ -161,8 +162,9 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
         )
             .into_response();
     }
-    // A security alert is keyed by its content, so that the same change polled in pull mode, or a
-    // redelivery, is stored once; the delivery id stays in the log lines below.
+    // A security alert (or a completed workflow run) is keyed by its content, so that the same
+    // change polled in pull mode, or a redelivery, is stored once; the delivery id stays in the log
+    // lines below.
     let new_event = match alert_key(event, text) {
         Some(key) => NewEvent::github_alert(event, key, text.to_owned()),
         None => NewEvent::github(event, delivery_id, text.to_owned()),
@@ -187,17 +189,21 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
     }
 }
 
-/// The content key of a security alert delivery (see [`NewEvent::github_alert_key`]); other events,
-/// and alert payloads lacking a part of the key, are keyed by their delivery id.
+/// The content key of a security alert delivery (see [`NewEvent::github_alert_key`]) or of a
+/// completed workflow run (see [`workflow_run_key`]), the keys pull mode gives the same changes;
+/// other events, and payloads lacking a part of the key, are keyed by their delivery id.
 fn alert_key(event: &str, text: &str) -> Option<crate::ids::DedupKey> {
     if !matches!(
         event,
-        "dependabot_alert" | "code_scanning_alert" | "secret_scanning_alert" | "repository_advisory"
+        "dependabot_alert" | "code_scanning_alert" | "secret_scanning_alert" | "repository_advisory" | "workflow_run"
     ) {
         return None;
     }
     let payload: serde_json::Value = serde_json::from_str(text).ok()?;
-    NewEvent::github_alert_key(event, &payload)
+    match event {
+        "workflow_run" => workflow_run_key(&payload),
+        _ => NewEvent::github_alert_key(event, &payload),
+    }
 }
 
 /// A constant JSON answer: the hot path builds no JSON value for it.

@@ -1,7 +1,7 @@
 //! One polled item → the inbox event the webhook for the same change would have produced:
 //! `{"action", "alert" | "repository_advisory": <the REST item>, "repository"}` under the webhook's
 //! event name, keyed by content ([`NewEvent::github_alert_key`]) so a webhook for the same change
-//! is the same event.
+//! is the same event. Workflow runs have their own shape and key ([`super::runs`]).
 
 use serde_json::{Value, json};
 
@@ -17,6 +17,8 @@ pub enum Skipped {
     Draft,
     /// It lacks the number, state, `updated_at` or repository that key it.
     Unkeyed,
+    /// A workflow run that has not completed yet: its `completed` webhook is still to come.
+    Unfinished,
 }
 
 /// The event for `item`, read from `endpoint`.
@@ -33,6 +35,9 @@ pub fn event_for(
         .to_owned();
     if !crate::repo_pattern::allowed(allowed, &full_name) {
         return Err(Skipped::NotAllowed(full_name));
+    }
+    if endpoint.source == Source::FailedRuns {
+        return super::runs::event_for(repository, item).map(|event| (full_name, event));
     }
     let action = action(endpoint.source, item).ok_or(Skipped::Draft)?;
     let event = endpoint.source.event();

@@ -14,6 +14,8 @@ pub enum Source {
     SecretScanning,
     /// Repository security advisories: `repository_advisory`.
     RepositoryAdvisory,
+    /// Failed workflow runs (`status=failure`): `workflow_run` (action `completed`).
+    FailedRuns,
 }
 
 impl Source {
@@ -24,6 +26,7 @@ impl Source {
             Source::CodeScanning => "code_scanning_alert",
             Source::SecretScanning => "secret_scanning_alert",
             Source::RepositoryAdvisory => "repository_advisory",
+            Source::FailedRuns => "workflow_run",
         }
     }
 
@@ -34,6 +37,7 @@ impl Source {
             Source::CodeScanning => "code-scanning/alerts",
             Source::SecretScanning => "secret-scanning/alerts",
             Source::RepositoryAdvisory => "security-advisories",
+            Source::FailedRuns => "actions/runs",
         }
     }
 
@@ -41,6 +45,7 @@ impl Source {
     pub fn field(self) -> &'static str {
         match self {
             Source::RepositoryAdvisory => "repository_advisory",
+            Source::FailedRuns => "workflow_run",
             _ => "alert",
         }
     }
@@ -59,14 +64,19 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The first page: newest change first, as many items per page as GitHub allows.
+    /// The first page: newest change first, as many items per page as GitHub allows. Workflow runs
+    /// cannot be sorted: GitHub lists them newest created first; only failed ones are asked for.
     pub fn first_page(&self) -> String {
-        format!("{}?sort=updated&direction=desc&per_page=100", self.path)
+        match self.source {
+            Source::FailedRuns => format!("{}?status=failure&per_page=100", self.path),
+            _ => format!("{}?sort=updated&direction=desc&per_page=100", self.path),
+        }
     }
 }
 
 /// Every listing `config` asks for whose event `wanted` (some plugin handles it), skipping
-/// repositories outside `github.allowed_repositories` and names `check-config` refuses.
+/// repositories outside `github.allowed_repositories` and names `check-config` refuses. Failed
+/// workflow runs are polled for `repositories` only: GitHub has no organisation-wide runs listing.
 pub fn endpoints(config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Endpoint> {
     let pull = &config.github.pull;
     let mut endpoints = Vec::new();
@@ -92,6 +102,7 @@ pub fn endpoints(config: &Config, wanted: impl Fn(&str) -> bool) -> Vec<Endpoint
             Source::CodeScanning,
             Source::SecretScanning,
             Source::RepositoryAdvisory,
+            Source::FailedRuns,
         ] {
             endpoints.push(Endpoint {
                 path: format!("/repos/{owner}/{name}/{}", source.segment()),
@@ -110,7 +121,7 @@ mod tests {
     use crate::config::load::{from_table, parse_table};
 
     #[test]
-    fn orgs_get_three_listings_repos_four_and_disallowed_or_unwanted_ones_none() {
+    fn orgs_get_three_listings_repos_five_and_disallowed_or_unwanted_ones_none() {
         let config = from_table(
             parse_table(
                 "[github]\nallowed_repositories = [\"acme/*\"]\n[github.pull]\norganizations = [\"acme\"]\n\
@@ -132,6 +143,7 @@ mod tests {
                 "/repos/acme/app/dependabot/alerts?sort=updated&direction=desc&per_page=100",
                 "/repos/acme/app/secret-scanning/alerts?sort=updated&direction=desc&per_page=100",
                 "/repos/acme/app/security-advisories?sort=updated&direction=desc&per_page=100",
+                "/repos/acme/app/actions/runs?status=failure&per_page=100",
             ]
         );
     }

@@ -1,13 +1,16 @@
 //! Pull mode: GitHub without webhooks. For the organisations and repositories in `[github.pull]`,
-//! the task polls GitHub's security alert listings every `interval` and stores each changed alert
-//! as the event its webhook would have been ([`convert`]), keyed by content so that an alert seen
-//! by webhook and by poll is handled once.
+//! the task polls GitHub's security alert listings (and, per repository, its failed workflow runs)
+//! every `interval` and stores each changed alert or failed run as the event its webhook would have
+//! been ([`convert`], [`runs`]), keyed by content so that one seen by webhook and by poll is handled
+//! once.
 //!
 //! Per listing ([`endpoints`]): the first page is asked for newest change first with
 //! `If-None-Match: <ETag of the last poll>`; `304 Not Modified` means nothing changed (and costs no
-//! rate limit). Otherwise pages are read (`Link: rel="next"`) until an item's `updated_at` is older
-//! than the newest one read last time (items with that very time are read again and dropped as
-//! duplicates, so two changes within one second are not lost). The events and the listing's new
+//! rate limit). Otherwise pages are read (`Link: rel="next"`) until a page holds an item whose
+//! `updated_at` is older than the newest one read last time (items with that very time are read
+//! again and dropped as duplicates, so two changes within one second are not lost). Workflow runs
+//! are listed newest *created* first, so a re-run of an older run that failed again is found when
+//! it is on a page read, that is among the newest failed runs. The events and the listing's new
 //! ETag and watermark ([`cursors`]) are written in one transaction: a crash in between reads the
 //! same changes again, and they dedup. When GitHub's `x-ratelimit-remaining` falls below
 //! `github.rate_limit_reserve`, polling stops until `x-ratelimit-reset`.
@@ -15,6 +18,7 @@
 pub mod convert;
 pub mod cursors;
 pub mod endpoints;
+pub mod runs;
 
 use std::sync::Arc;
 
@@ -159,18 +163,20 @@ impl Poller {
             if pages == 1 {
                 first_etag = answer.etag.clone();
             }
-            let Some(Value::Array(items)) = answer.body else {
+            let Some(items) = items(answer.body) else {
                 return Err(format!("page {pages} of the listing is not a JSON list"));
             };
             let mut reached = false;
             for item in &items {
                 let updated = item.get("updated_at").and_then(Value::as_str);
                 let at = updated.and_then(parse_time);
+                // Older than the watermark: known. The rest of the page is still looked at, as
+                // workflow runs are listed by creation, so a re-run of an older run can follow.
                 if let (Some(at), Some(floor)) = (at, floor)
                     && at < floor
                 {
                     reached = true;
-                    break;
+                    continue;
                 }
                 if let (Some(at), Some(text)) = (at, updated)
                     && newest.as_ref().is_none_or(|(n, _)| at > *n)
@@ -182,7 +188,7 @@ impl Poller {
                     Err(Skipped::NotAllowed(repo)) => {
                         tracing::debug!(listing = %endpoint.path, repository = %repo, "github pull: repository not allowed; skipped");
                     }
-                    Err(Skipped::Draft) => {}
+                    Err(Skipped::Draft | Skipped::Unfinished) => {}
                     Err(Skipped::Unkeyed) => {
                         tracing::warn!(listing = %endpoint.path, "github pull: an item without number, state, updated_at or repository; skipped");
                     }
@@ -263,6 +269,19 @@ impl Poller {
                 "github pull: rate limit low; polling paused until it resets"
             );
         }
+    }
+}
+
+/// The items of a page: a JSON list, or the `workflow_runs` list of a runs listing
+/// (`{"total_count": …, "workflow_runs": […]}`).
+fn items(body: Option<Value>) -> Option<Vec<Value>> {
+    match body? {
+        Value::Array(items) => Some(items),
+        Value::Object(mut fields) => match fields.remove("workflow_runs") {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

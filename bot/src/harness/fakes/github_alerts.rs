@@ -4,7 +4,9 @@
 //! (`rel="next"`, `"last"`, `"first"`, `"prev"`, absolute URLs) — with an `ETag` per page, and
 //! `304 Not Modified` without a body when `If-None-Match` names the current one (not counted against
 //! the rate limit, as GitHub documents). Every `200` counts down `x-ratelimit-remaining`. A request
-//! without `Authorization` is refused 401. Every request is recorded.
+//! without `Authorization` is refused 401. Every request is recorded. A workflow runs listing
+//! (`…/actions/runs`) is answered as GitHub does: only runs whose status or conclusion is the
+//! `status` asked for, newest created first, wrapped in `{"total_count", "workflow_runs"}`.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -74,9 +76,14 @@ impl FakeAlerts {
     }
 
     /// Adds `item` to the listing at `path`, or replaces the item with the same `number`
-    /// (`ghsa_id` for advisories): an alert that changed.
+    /// (`ghsa_id` for advisories, `id` for workflow runs): an alert that changed, a run re-run.
     pub fn upsert(&self, path: &str, item: Value) {
-        let id = |v: &Value| v.get("number").or_else(|| v.get("ghsa_id")).cloned();
+        let id = |v: &Value| {
+            v.get("number")
+                .or_else(|| v.get("ghsa_id"))
+                .or_else(|| v.get("id"))
+                .cloned()
+        };
         let mut inner = self.lock();
         let items = inner.listings.entry(path.to_owned()).or_default();
         match items.iter_mut().find(|existing| id(existing) == id(&item)) {
@@ -183,18 +190,38 @@ fn page(
     }
     let size = cap.map_or(per_page, |cap| cap.min(per_page));
     let number: usize = query.get("page").and_then(|n| n.parse().ok()).unwrap_or(1).max(1);
+    let runs = path.ends_with("/actions/runs");
     let mut sorted = items.to_vec();
-    let key = match query.get("sort").map(String::as_str) {
-        Some("updated") => "updated_at",
-        _ => "created_at",
-    };
-    let time = |v: &Value| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    sorted.sort_by_key(time);
-    if query.get("direction").map(String::as_str) != Some("asc") {
+    if runs {
+        // `status` names a status or a conclusion; runs are listed newest created first.
+        if let Some(wanted) = query.get("status") {
+            let is = |v: &Value, field: &str| v.get(field).and_then(Value::as_str) == Some(wanted.as_str());
+            sorted.retain(|run| is(run, "status") || is(run, "conclusion"));
+        }
+        sorted.sort_by_key(|run| {
+            let created = run.get("created_at").and_then(Value::as_str).unwrap_or_default();
+            (created.to_owned(), run.get("id").and_then(Value::as_u64))
+        });
         sorted.reverse();
+    } else {
+        let key = match query.get("sort").map(String::as_str) {
+            Some("updated") => "updated_at",
+            _ => "created_at",
+        };
+        let time = |v: &Value| v.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        sorted.sort_by_key(time);
+        if query.get("direction").map(String::as_str) != Some("asc") {
+            sorted.reverse();
+        }
     }
-    let last = sorted.len().div_ceil(size).max(1);
-    let body = Value::Array(sorted.into_iter().skip((number - 1) * size).take(size).collect());
+    let total = sorted.len();
+    let last = total.div_ceil(size).max(1);
+    let listed = Value::Array(sorted.into_iter().skip((number - 1) * size).take(size).collect());
+    let body = if runs {
+        json!({"total_count": total, "workflow_runs": listed})
+    } else {
+        listed
+    };
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     body.to_string().hash(&mut hasher);
     number.hash(&mut hasher);
@@ -313,5 +340,39 @@ mod tests {
         assert_eq!(refused.status(), 401);
         let too_many = get(format!("{}{path}?per_page=101", fake.url), None).await.unwrap();
         assert_eq!(too_many.status(), 422);
+    }
+
+    #[tokio::test]
+    async fn runs_are_filtered_by_status_or_conclusion_newest_created_first_in_a_wrapper() {
+        let fake = FakeAlerts::start().await.unwrap();
+        let path = "/repos/acme/app/actions/runs";
+        let run = |id: u64, conclusion: &str, created: &str| json!({"id": id, "status": "completed", "conclusion": conclusion, "created_at": created});
+        fake.set(
+            path,
+            vec![
+                run(1, "failure", "2026-03-01T00:00:00Z"),
+                run(2, "success", "2026-03-02T00:00:00Z"),
+                run(3, "failure", "2026-03-03T00:00:00Z"),
+            ],
+        );
+        fake.upsert(path, run(1, "failure", "2026-03-01T00:00:00Z"));
+        fake.page_size(1);
+        let client = reqwest::Client::new();
+        let first = client
+            .get(format!("{}{path}?status=failure&per_page=100", fake.url))
+            .header("authorization", "Bearer t")
+            .send()
+            .await
+            .unwrap();
+        assert!(first.headers()["link"].to_str().unwrap().contains("rel=\"next\""));
+        let body: Value = first.json().await.unwrap();
+        assert_eq!(
+            body["total_count"], 2,
+            "the successful run is not listed; the upsert replaced run 1"
+        );
+        assert_eq!(
+            body["workflow_runs"],
+            json!([run(3, "failure", "2026-03-03T00:00:00Z")])
+        );
     }
 }
