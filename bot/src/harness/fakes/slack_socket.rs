@@ -4,7 +4,8 @@
 //! disconnects), and `response_url` endpoints that record the replies.
 //!
 //! It behaves as Slack documents: each envelope goes to one open connection; one that is not
-//! acknowledged is delivered again on a new connection; an acknowledgement must name an envelope
+//! acknowledged is delivered again on a new connection, with `retry_attempt` counting the earlier
+//! deliveries and `retry_reason` saying why (`0` and `""` on the first); an acknowledgement must name an envelope
 //! sent on that connection and not acknowledged yet, with nothing but `envelope_id` and (where
 //! the envelope accepts one) `payload` — anything else is a protocol violation, recorded and
 //! answered by closing the connection.
@@ -37,6 +38,10 @@ pub enum Behaviour {
     LoseFirstAckThenDrop,
     /// Says hello, then `{"type": "disconnect", "reason": …}` and nothing more.
     Disconnect(&'static str),
+    /// Delivers, and takes every acknowledgement as if it never reached Slack (the process died
+    /// before it left): recorded as held, the envelope stays unacknowledged on this connection and
+    /// goes out again once the connection is gone.
+    HoldAcks,
 }
 
 /// An acknowledgement the fake accepted.
@@ -65,6 +70,7 @@ struct State_ {
     /// Every delivery: (connection, envelope_id).
     deliveries: Vec<(u64, String)>,
     acks: Vec<Ack>,
+    held_acks: Vec<Ack>,
     lost_acks: Vec<Value>,
     violations: Vec<String>,
     replies: Vec<(String, Value)>,
@@ -148,6 +154,10 @@ impl FakeSocketMode {
     /// The acknowledgements it accepted.
     pub fn acks(&self) -> Vec<Ack> {
         lock(&self.state).acks.clone()
+    }
+    /// The acknowledgements that never counted (see [`Behaviour::HoldAcks`]).
+    pub fn held_acks(&self) -> Vec<Ack> {
+        lock(&self.state).held_acks.clone()
     }
     /// The acknowledgements it threw away (see [`Behaviour::LoseFirstAckThenDrop`]).
     pub fn lost_acks(&self) -> Vec<Value> {
@@ -258,8 +268,13 @@ impl FakeSocketMode {
                         out.push(envelope.clone());
                     }
                 }
-                for envelope in &out {
+                for envelope in &mut out {
                     let envelope_id = envelope["envelope_id"].as_str().unwrap_or_default().to_owned();
+                    let earlier = state.deliveries.iter().filter(|(_, e)| *e == envelope_id).count();
+                    // The Events API's retry fields; Slack retries an unacknowledged envelope
+                    // as it retries an HTTP request that timed out.
+                    envelope["retry_attempt"] = json!(earlier);
+                    envelope["retry_reason"] = json!(if earlier == 0 { "" } else { "http_timeout" });
                     state.deliveries.push((id, envelope_id));
                 }
                 out
@@ -278,7 +293,7 @@ impl FakeSocketMode {
                         lock(&self.state).lost_acks.push(lost);
                         return; // dropped: no close frame
                     }
-                    if !self.take_ack(id, text.as_str()).await {
+                    if !self.take_ack(id, text.as_str(), behaviour == Behaviour::HoldAcks).await {
                         let _ = ws.close(None).await;
                         return;
                     }
@@ -288,8 +303,9 @@ impl FakeSocketMode {
         }
     }
 
-    /// Checks an acknowledgement as Slack would; false (and a violation) when it is not one.
-    async fn take_ack(&self, connection: u64, text: &str) -> bool {
+    /// Checks an acknowledgement as Slack would; false (and a violation) when it is not one. A
+    /// `held` one is recorded but leaves the envelope unacknowledged.
+    async fn take_ack(&self, connection: u64, text: &str, held: bool) -> bool {
         let violation = |why: String| {
             lock(&self.state).violations.push(why);
             false
@@ -300,7 +316,7 @@ impl FakeSocketMode {
         let Some(fields) = frame.as_object() else {
             return violation(format!("not an object: {text}"));
         };
-        let Some(envelope_id) = frame["envelope_id"].as_str() else {
+        let Some(envelope_id) = frame["envelope_id"].as_str().map(str::to_owned) else {
             return violation(format!("no envelope_id: {text}"));
         };
         if let Some(other) = fields.keys().find(|k| *k != "envelope_id" && *k != "payload") {
@@ -333,12 +349,17 @@ impl FakeSocketMode {
             None => -1,
         };
         let mut state = lock(&self.state);
-        state.pending.retain(|(e, _)| e["envelope_id"] != envelope_id);
-        state.acks.push(Ack {
+        let ack = Ack {
             connection,
             frame,
             stored_before,
-        });
+        };
+        if held {
+            state.held_acks.push(ack);
+            return true;
+        }
+        state.pending.retain(|(e, _)| e["envelope_id"] != envelope_id);
+        state.acks.push(ack);
         true
     }
 }
