@@ -396,7 +396,7 @@ pub async fn stage_visits(conn: &mut Conn, id: IncidentId) -> Result<Vec<StageVi
 pub async fn checks(conn: &mut Conn, id: IncidentId, stage: Option<Stage>) -> Result<Vec<CheckItem>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT stage, position, item, checked_by, checked_at FROM incident_checks
-         WHERE incident_id = $1 AND ($2 IS NULL OR stage = $3) ORDER BY position",
+         WHERE incident_id = $1 AND (CAST($2 AS TEXT) IS NULL OR stage = $3) ORDER BY position",
     )
     .bind(id.0)
     .bind(stage.map(Stage::as_str))

@@ -125,7 +125,7 @@ pub async fn open_runs(conn: &mut Conn) -> Result<Vec<Run>, sqlx::Error> {
 /// The latest `limit` runs, of `cadence` when given, newest first.
 pub async fn recent_runs(conn: &mut Conn, cadence: Option<Cadence>, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE ($1 IS NULL OR schedule = $1)
+        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE (CAST($1 AS TEXT) IS NULL OR schedule = $1)
          ORDER BY started_at DESC, id DESC LIMIT $2"
     ));
     let rows = sqlx::query(sql)
