@@ -30,7 +30,7 @@ pub async fn insert(
     .bind(request.method.as_str())
     .bind(&request.path)
     .bind(body)
-    .bind(request.paginate)
+    .bind(i64::from(request.paginate))
     .bind(to_ms(now))
     .bind(to_ms(now))
     .fetch_one(conn)
@@ -90,7 +90,7 @@ pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Ve
                     method: parsed.unwrap_or(Method::Get),
                     path: row.try_get("path")?,
                     body: body.and_then(|b| serde_json::from_str(&b).ok()),
-                    paginate: row.try_get("paginate")?,
+                    paginate: row.try_get::<i64, _>("paginate")? != 0,
                 },
                 unknown_method: parsed.is_none().then_some(method),
                 attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),

@@ -48,17 +48,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection};
 
 /// The database engine seen through sqlx `Any`. Code outside this module writes `&mut Conn`,
 /// `DbRow` and `DbPool`, and portable SQL (`$1` placeholders, `ON CONFLICT`): see the module doc.
-pub type Db = sqlx::Sqlite;
+pub type Db = sqlx::Any;
 /// A connection (or, through `&mut *tx`, a transaction) of the engine.
-pub type Conn = sqlx::SqliteConnection;
+pub type Conn = sqlx::AnyConnection;
 /// A row of the engine.
-pub type DbRow = sqlx::sqlite::SqliteRow;
+pub type DbRow = sqlx::any::AnyRow;
 /// A pool of the engine's connections.
-pub type DbPool = sqlx::SqlitePool;
+pub type DbPool = sqlx::AnyPool;
 
 /// The SQLite migrations (`migrations/sqlite/`), embedded in the binary. Their names and contents
 /// are those of the single `migrations/` folder before PostgreSQL arrived, so an existing database's
@@ -72,6 +74,7 @@ pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migra
 /// Connections per pool, per engine. SQLite has one writer anyway (readers are the rest); a
 /// PostgreSQL server serves many, and the web UI, health checks and workers read concurrently.
 const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
 
 /// The engine behind a database URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +93,11 @@ impl Engine {
         } else {
             Self::Sqlite
         }
+    }
+
+    /// The engine of an open pool.
+    pub fn of_pool(pool: &DbPool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_str())
     }
 
     /// `sqlite` or `postgres`, as `/healthz` reports it.
@@ -193,30 +201,13 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 /// (`postgres://user:password@host:port/database?sslmode=…`): the database must exist; TLS is
 /// rustls with the Mozilla roots when `sslmode` asks for it.
 pub async fn open(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreError> {
-    if Engine::of_url(url) == Engine::Postgres {
-        return Err(StoreError::Url {
-            url: redacted(url),
-            source: sqlx::Error::Configuration("PostgreSQL is not supported yet".into()),
-        });
-    }
-    if let Some(path) = database_file(url) {
-        create_private(&path).map_err(|source| StoreError::Create {
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
-    let options = sqlite_options(url)?
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .busy_timeout(busy_timeout)
-        .create_if_missing(true);
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(SQLITE_CONNECTIONS)
-        .min_connections(1)
-        .connect_with(options)
-        .await?;
-    migrate(Engine::Sqlite, &pool).await?;
+    sqlx::any::install_default_drivers();
+    let engine = Engine::of_url(url);
+    let pool = match engine {
+        Engine::Sqlite => open_sqlite(url, busy_timeout).await?,
+        Engine::Postgres => open_postgres(url).await?,
+    };
+    migrate(engine, &pool).await?;
     Ok(pool)
 }
 
@@ -241,6 +232,80 @@ async fn migrate(engine: Engine, pool: &DbPool) -> Result<(), StoreError> {
     }
 }
 
+async fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreError> {
+    if let Some(path) = database_file(url) {
+        create_private(&path).map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    let options = sqlite_options(url)?;
+    // WAL is a property of the file, set once through SQLite's own options (the `Any` driver takes a
+    // URL only, which cannot say it). Setting it needs a lock that the busy timeout does not wait
+    // for, so it is not repeated on every pooled connection.
+    let wal = options
+        .clone()
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(busy_timeout)
+        .create_if_missing(true);
+    // Another process switching the same new file to WAL at this moment makes this one fail at once
+    // ("database is locked"): it is switched a moment later, so try again briefly.
+    let mut attempts = 0;
+    let first = loop {
+        match wal.connect().await {
+            Ok(conn) => break conn,
+            Err(sqlx::Error::Database(_)) if attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
+    first.close().await?;
+    let any_url = sqlite_url(&options);
+    let busy_ms = busy_timeout.as_millis();
+    let pool = AnyPoolOptions::new()
+        .max_connections(SQLITE_CONNECTIONS)
+        .min_connections(1)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Per connection. FULL: a commit is on disk before the call returns, so an
+                // acknowledged input survives a power cut; throughput comes from group commit, not
+                // from weaker syncing.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                )))
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&any_url)
+        .await?;
+    Ok(pool)
+}
+
+async fn open_postgres(url: &str) -> Result<DbPool, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(POSTGRES_CONNECTIONS)
+        .min_connections(1)
+        .connect(url)
+        .await?;
+    // Text keys are compared and ordered as SQLite does (bytes) only under the C collation.
+    let collation: Option<String> =
+        sqlx::query_scalar("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            .fetch_optional(&pool)
+            .await?;
+    if let Some(collation) = collation.filter(|c| c != "C" && c != "POSIX") {
+        tracing::warn!(
+            collation,
+            "the database's collation is not C: lists ordered by text may differ from SQLite's order; \
+             create it with LC_COLLATE 'C' (see the README, Storage)"
+        );
+    }
+    Ok(pool)
+}
+
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     if url.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(url).map_err(|source| StoreError::Url {
@@ -250,6 +315,23 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     } else {
         Ok(SqliteConnectOptions::new().filename(url))
     }
+}
+
+/// The `sqlite://` URL the `Any` driver opens: the file (percent-encoded where a URL needs it) and
+/// nothing else, the rest being set per connection.
+fn sqlite_url(options: &SqliteConnectOptions) -> String {
+    let path = options.get_filename().to_string_lossy().into_owned();
+    let mut encoded = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => encoded.push_str("%25"),
+            '?' => encoded.push_str("%3F"),
+            '#' => encoded.push_str("%23"),
+            ' ' => encoded.push_str("%20"),
+            c => encoded.push(c),
+        }
+    }
+    format!("sqlite://{encoded}")
 }
 
 /// The database file behind `url`, when it names one (not `sqlite::memory:`, not PostgreSQL).
@@ -270,7 +352,10 @@ pub fn database_file(url: &str) -> Option<PathBuf> {
 /// is locked" instead of waiting); plain `BEGIN` on PostgreSQL, whose row locks need no such thing.
 /// Callers take their [`WriteLock`] turn first.
 pub async fn begin_write(pool: &DbPool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    match Engine::of_pool(pool) {
+        Engine::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Engine::Postgres => pool.begin().await,
+    }
 }
 
 /// `$first, $first + 1, …`: `count` numbered placeholders, for an `IN (…)` list or a `VALUES` row
@@ -313,10 +398,26 @@ impl InstanceClaim {
 }
 
 /// Claims the database for this instance (see [`InstanceClaim`]).
-pub async fn claim_instance(_pool: &DbPool) -> Result<InstanceClaim, sqlx::Error> {
+pub async fn claim_instance(pool: &DbPool) -> Result<InstanceClaim, sqlx::Error> {
+    if Engine::of_pool(pool) == Engine::Sqlite {
+        return Ok(InstanceClaim {
+            conn: None,
+            alone: true,
+        });
+    }
+    // Out of the pool: the lock lives as long as this one session.
+    let mut conn = pool.acquire().await?.detach();
+    let alone: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(INSTANCE_LOCK_KEY)
+        .fetch_one(&mut conn)
+        .await?;
+    if !alone {
+        let _ = conn.close().await;
+        return Ok(InstanceClaim { conn: None, alone });
+    }
     Ok(InstanceClaim {
-        conn: None,
-        alone: true,
+        conn: Some(conn),
+        alone,
     })
 }
 

@@ -186,7 +186,7 @@ pub async fn due(
                FROM outbox o
                WHERE o.state = 'pending' AND o.platform = $1 AND o.next_attempt_at <= $2 AND ",
         may_go!(),
-        ")
+        ") AS due
          WHERE place <= $4
          ORDER BY priority DESC, id LIMIT $3"
     ))
