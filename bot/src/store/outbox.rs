@@ -320,11 +320,12 @@ pub async fn mark_retry(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
-           outcome_unknown = (outcome_unknown OR $3) WHERE id = $4",
+           outcome_unknown = CASE WHEN $3 = 1 THEN 1 ELSE outcome_unknown END WHERE id = $4",
     )
     .bind(to_ms(next_attempt_at))
     .bind(error)
-    .bind(outcome_unknown)
+    // An integer flag on both engines (PostgreSQL has no OR of integers).
+    .bind(i64::from(outcome_unknown))
     .bind(id)
     .execute(conn)
     .await?;

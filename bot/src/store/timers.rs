@@ -54,7 +54,7 @@ pub async fn cancel_prefix(conn: &mut Conn, owner: &str, prefix: &str) -> Result
     // A compared prefix rather than LIKE (no escaping of % and _, and no case folding) or a key range
     // (which depends on the collation: PostgreSQL's default one is not byte order).
     Ok(
-        sqlx::query("DELETE FROM timers WHERE owner = $1 AND substr(key, 1, $3) = $2")
+        sqlx::query("DELETE FROM timers WHERE owner = $1 AND substr(key, 1, CAST($3 AS INTEGER)) = $2")
             .bind(owner)
             .bind(prefix)
             .bind(prefix_chars(prefix))
@@ -83,7 +83,7 @@ pub struct PendingTimer {
 /// `owner`'s pending timers whose keys start with `prefix`, soonest first.
 pub async fn list(conn: &mut Conn, owner: &str, prefix: &str) -> Result<Vec<PendingTimer>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT key, due_at, payload FROM timers WHERE owner = $1 AND substr(key, 1, $3) = $2 ORDER BY due_at, id",
+        "SELECT key, due_at, payload FROM timers WHERE owner = $1 AND substr(key, 1, CAST($3 AS INTEGER)) = $2 ORDER BY due_at, id",
     )
     .bind(owner)
     .bind(prefix)
