@@ -94,8 +94,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let url = &loaded.config.database.url;
             store::open(url, loaded.config.database.busy_timeout.std())
                 .await
-                .with_context(|| format!("cannot open database {url}"))?;
-            println!("database {url} is up to date");
+                .with_context(|| format!("cannot open database {}", store::redacted(url)))?;
+            println!(
+                "database {} ({}) is up to date",
+                store::redacted(url),
+                store::Engine::of_url(url).name()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo => crate::demo::run().await,
@@ -420,7 +424,7 @@ async fn dead(path: Option<PathBuf>, action: DeadCmd) -> Result<ExitCode> {
     let url = loaded.config.database.url.clone();
     let pool = store::open(&url, loaded.config.database.busy_timeout.std())
         .await
-        .with_context(|| format!("cannot open database {url}"))?;
+        .with_context(|| format!("cannot open database {}", store::redacted(&url)))?;
     let mut conn = pool.acquire().await?;
     match action {
         DeadCmd::List => {

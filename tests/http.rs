@@ -319,6 +319,7 @@ async fn a_payload_nested_too_deep_for_the_dispatcher_is_refused_at_the_door() {
     assert_eq!(health["inbox_pending"], 0, "{health}");
     assert_eq!(health["dead_events"], 0, "{health}");
     assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["engine"], "sqlite", "{health}");
     assert!(sentinel.terminate().success());
 
     let pool = sentinel_bot::store::open(

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::store::DbPool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -82,7 +82,8 @@ pub enum BotError {
 
 /// A running bot.
 pub struct Bot {
-    pool: SqlitePool,
+    pool: DbPool,
+    instance: Option<store::InstanceClaim>,
     shared: Arc<Shared>,
     router: Arc<EventRouter>,
     wakers: Wakers,
@@ -100,6 +101,13 @@ impl Bot {
     pub async fn start(options: BotOptions) -> Result<Self, BotError> {
         let config = Arc::new(options.config);
         let pool = store::open(&config.database.url, config.database.busy_timeout.std()).await?;
+        let instance = store::claim_instance(&pool).await.map_err(StoreError::from)?;
+        if !instance.alone() {
+            tracing::warn!(
+                "another Sentinel instance is running on this database: several instances are not safe yet \
+                 (timers could fire and messages be delivered twice); stop one (README, \"Running several instances\")"
+            );
+        }
         let directory = Arc::new(Directory::from_config(&config));
         let shared = Arc::new(Shared {
             clock: options.clock.clone(),
@@ -217,6 +225,7 @@ impl Bot {
 
         let mut bot = Self {
             pool,
+            instance: Some(instance),
             shared,
             router,
             wakers,
@@ -305,7 +314,7 @@ impl Bot {
     }
 
     /// The database.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &DbPool {
         &self.pool
     }
 
@@ -335,20 +344,28 @@ impl Bot {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let now = to_ms(self.shared.clock.now());
-            let busy: i64 = sqlx::query_scalar(
-                "SELECT (SELECT COUNT(*) FROM inbox WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= ?1))
-                      + (SELECT COUNT(*) FROM timers WHERE due_at <= ?1)
-                      + (SELECT COUNT(*) FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
-                           AND o.platform IN (SELECT value FROM json_each(?2))
+            let platforms = self.platforms();
+            // `IN ('')` when no platform is routed: no outbox row counts then.
+            let list = if platforms.is_empty() {
+                "''".to_owned()
+            } else {
+                store::placeholders(2, platforms.len())
+            };
+            let sql = format!(
+                "SELECT (SELECT COUNT(*) FROM inbox WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= $1))
+                      + (SELECT COUNT(*) FROM timers WHERE due_at <= $1)
+                      + (SELECT COUNT(*) FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1
+                           AND o.platform IN ({list})
                            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.state = 'pending' AND e.id < o.id
                                              AND (e.order_key = o.order_key OR e.order_key = o.depends_on)))
-                      + (SELECT COUNT(*) FROM github_requests WHERE state = 'pending' AND next_attempt_at <= ?1)",
-            )
-            .bind(now)
-            .bind(self.platforms_json())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|err| err.to_string())?;
+                      + (SELECT COUNT(*) FROM github_requests WHERE state = 'pending' AND next_attempt_at <= $1)"
+            );
+            // Only placeholders are generated; every value is bound.
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now);
+            for platform in &platforms {
+                query = query.bind(*platform);
+            }
+            let busy: i64 = query.fetch_one(&self.pool).await.map_err(|err| err.to_string())?;
             if busy == 0 {
                 return Ok(());
             }
@@ -359,15 +376,13 @@ impl Bot {
         }
     }
 
-    fn platforms_json(&self) -> String {
-        let platforms: Vec<&str> = self
-            .shared
+    fn platforms(&self) -> Vec<&'static str> {
+        self.shared
             .routing
             .platforms()
             .into_iter()
             .map(Platform::as_str)
-            .collect();
-        serde_json::Value::from(platforms).to_string()
+            .collect()
     }
 
     /// Stops the bot: the HTTP server stops accepting and finishes in-flight requests, the inbox
@@ -403,10 +418,13 @@ impl Bot {
         if tokio::time::timeout(grace, self.pool.close()).await.is_err() {
             tracing::warn!("database connections still in use at shutdown");
         }
+        if let Some(instance) = self.instance.take() {
+            instance.release().await;
+        }
     }
 }
 
-async fn arm_schedules(pool: &SqlitePool, router: &EventRouter, shared: &Shared) -> Result<(), BotError> {
+async fn arm_schedules(pool: &DbPool, router: &EventRouter, shared: &Shared) -> Result<(), BotError> {
     let now = shared.clock.now();
     let mut conn = pool.acquire().await.map_err(StoreError::from)?;
     for plugin in router.plugins() {
@@ -439,7 +457,7 @@ where
 
 /// Deletes handled events, delivered messages and answered GitHub requests older than
 /// `pipeline.retain`, hourly.
-async fn housekeeping(pool: SqlitePool, shared: Arc<Shared>, mut shutdown: Shutdown) {
+async fn housekeeping(pool: DbPool, shared: Arc<Shared>, mut shutdown: Shutdown) {
     loop {
         let before = shared.clock.now() - shared.config.pipeline.retain.chrono();
         let result = async {

@@ -1,8 +1,8 @@
 //! [`Cx`]: everything a plugin may do while it handles one event, all inside the event's transaction.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::SqliteConnection;
 
 use crate::chat::Directory;
 use crate::event::{DomainEventPayload, NewEvent, Origin};
@@ -26,7 +26,7 @@ pub(crate) struct Effects {
 /// A plugin's handle on the world while it handles one event. Nothing it does is visible outside
 /// until the dispatcher commits; if the handler fails, none of it happened.
 pub struct Cx<'a> {
-    conn: &'a mut SqliteConnection,
+    conn: &'a mut Conn,
     shared: &'a Shared,
     plugin: &'static str,
     event: EventId,
@@ -36,7 +36,7 @@ pub struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     pub(crate) fn new(
-        conn: &'a mut SqliteConnection,
+        conn: &'a mut Conn,
         shared: &'a Shared,
         plugin: &'static str,
         event: EventId,
@@ -53,7 +53,7 @@ impl<'a> Cx<'a> {
     }
 
     /// The transaction, for the plugin's own tables.
-    pub fn db(&mut self) -> &mut SqliteConnection {
+    pub fn db(&mut self) -> &mut Conn {
         self.conn
     }
 

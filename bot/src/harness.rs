@@ -1,11 +1,13 @@
 //! A chat-level test harness: push a command or webhook in, pop what the channel would show, move
-//! a manual clock. It runs the real bot — real SQLite file, real dispatcher, timers and outbox —
+//! a manual clock. It runs the real bot — a real database ([`test_db`]: a SQLite file, or a fresh
+//! PostgreSQL database when `SENTINEL_TEST_ENGINE=postgres`), real dispatcher, timers and outbox —
 //! with the console adapter writing to memory.
 
 #[cfg(feature = "fakes")]
 pub mod fakes;
+pub mod test_db;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use crate::config::Config;
 use crate::event::NewEvent;
 use crate::pipeline::ingest::Accepted;
 use crate::plugin::Plugin;
+use test_db::TestDb;
 
 /// How long a harness call waits for the pipeline to settle before failing the test.
 const SETTLE: Duration = Duration::from_secs(20);
@@ -30,9 +33,9 @@ pub struct TestBot {
     printed: Arc<Mutex<Vec<Printed>>>,
     seen: usize,
     typed: u64,
-    _dir: Option<ScratchDir>,
+    _db: Option<TestDb>,
     echo: bool,
-    db: PathBuf,
+    url: String,
     config: Config,
     plugins: Box<dyn Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync>,
 }
@@ -71,38 +74,54 @@ pub fn test_start() -> DateTime<Utc> {
 }
 
 impl TestBot {
-    /// Starts a bot on a fresh temporary database with `config` (TOML) and the plugins `make`
-    /// builds (called again on [`TestBot::restart`]).
+    /// Starts a bot on a fresh database of the test run's engine ([`TestDb::new`]) with `config`
+    /// (TOML) and the plugins `make` builds (called again on [`TestBot::restart`]).
     pub async fn start(
         config: &str,
         make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
     ) -> Result<Self, String> {
-        Self::start_in_temp(config, make, false).await
+        Self::start_with(TestDb::new().await, config, make).await
     }
 
-    /// Like [`TestBot::start`], also printing every message to stdout (for `sentinel demo`).
+    /// Like [`TestBot::start`], on `db` (which it keeps, and drops with itself): for a test about one
+    /// engine, e.g. `TestDb::sqlite()` for a test that reads the database file.
+    pub async fn start_with(
+        db: TestDb,
+        config: &str,
+        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
+    ) -> Result<Self, String> {
+        let mut bot = Self::start_on_url(db.url(), config, make, test_start(), false).await?;
+        bot._db = Some(db);
+        Ok(bot)
+    }
+
+    /// Like [`TestBot::start`] on a temporary SQLite file, also printing every message to stdout
+    /// (for `sentinel demo`, which never reads the test run's variables).
     pub async fn start_echoing(
         config: &str,
         make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
     ) -> Result<Self, String> {
-        Self::start_in_temp(config, make, true).await
-    }
-
-    async fn start_in_temp(
-        config: &str,
-        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
-        echo: bool,
-    ) -> Result<Self, String> {
-        let dir = ScratchDir::new().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-        let db = dir.0.join("sentinel.db");
-        let mut bot = Self::start_on(&db, config, make, test_start(), echo).await?;
-        bot._dir = Some(dir);
+        let db = TestDb::try_sqlite().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let mut bot = Self::start_on_url(db.url(), config, make, test_start(), true).await?;
+        bot._db = Some(db);
         Ok(bot)
     }
 
-    /// Starts a bot on `db` (created when missing) with the clock at `start`.
+    /// Starts a bot on the SQLite file `db` (created when missing) with the clock at `start`.
     pub async fn start_on(
-        db: &std::path::Path,
+        db: &Path,
+        config: &str,
+        make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
+        start: DateTime<Utc>,
+        echo: bool,
+    ) -> Result<Self, String> {
+        Self::start_on_url(&format!("sqlite://{}", db.display()), config, make, start, echo).await
+    }
+
+    /// Starts a bot on the database at `url` (a [`TestDb::url`] to outlive restarts, or a SQLite
+    /// file) with the clock at `start`.
+    pub async fn start_on_url(
+        url: &str,
         config: &str,
         make: impl Fn() -> Vec<Arc<dyn Plugin>> + Send + Sync + 'static,
         start: DateTime<Utc>,
@@ -110,7 +129,7 @@ impl TestBot {
     ) -> Result<Self, String> {
         let table = crate::config::load::parse_table(config, "test config").map_err(|e| e.to_string())?;
         let mut config = crate::config::load::from_table(table).map_err(|e| e.to_string())?;
-        config.database.url = format!("sqlite://{}", db.display());
+        config.database.url = url.to_owned();
         config.chat.console = crate::config::ConsoleMode::On;
         let clock = ManualClock::new(start);
         let (sink, printed) = ConsoleSink::memory(echo);
@@ -131,9 +150,9 @@ impl TestBot {
             printed,
             seen: 0,
             typed: 0,
-            _dir: None,
+            _db: None,
             echo,
-            db: db.to_path_buf(),
+            url: url.to_owned(),
             config,
             plugins: Box::new(make),
         };
@@ -223,9 +242,14 @@ impl TestBot {
         self.settle().await
     }
 
-    /// The database file.
-    pub fn database(&self) -> &std::path::Path {
-        &self.db
+    /// The database's URL.
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The SQLite database file; `None` on PostgreSQL.
+    pub fn database_file(&self) -> Option<PathBuf> {
+        crate::store::database_file(&self.url)
     }
 
     /// Stops the bot.

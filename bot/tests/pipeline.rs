@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use chrono::Duration;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::{TestBot, test_start};
 use sentinel_bot::pipeline::ingest::Accepted;
 use sentinel_bot::store::{inbox, outbox, timers};
@@ -293,8 +294,8 @@ async fn a_cron_schedule_ticks_each_occurrence_and_runs_a_missed_one_once_after_
 
 #[test]
 fn a_pending_timer_survives_a_dropped_runtime_and_fires_once_overdue_on_the_next_start() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("sentinel.db");
+    // The test run's engine; the database outlives both "processes".
+    let db = tokio::runtime::Runtime::new().expect("runtime").block_on(TestDb::new());
     let fired = Arc::new(AtomicUsize::new(0));
 
     // First process: arm a timer, then die without any shutdown (the runtime is simply dropped).
@@ -303,7 +304,7 @@ fn a_pending_timer_survives_a_dropped_runtime_and_fires_once_overdue_on_the_next
         runtime.block_on(async {
             let f = fired.clone();
             let make = move || vec![Arc::new(Alarm { fired: f.clone() }) as Arc<dyn Plugin>];
-            let mut bot = TestBot::start_on(&db, "", make, test_start(), false)
+            let mut bot = TestBot::start_on_url(db.url(), "", make, test_start(), false)
                 .await
                 .expect("start");
             bot.command("/arm 15").await;
@@ -325,7 +326,9 @@ fn a_pending_timer_survives_a_dropped_runtime_and_fires_once_overdue_on_the_next
         let f = fired.clone();
         let make = move || vec![Arc::new(Alarm { fired: f.clone() }) as Arc<dyn Plugin>];
         let start = test_start() + Duration::hours(1);
-        let mut bot = TestBot::start_on(&db, "", make, start, false).await.expect("restart");
+        let mut bot = TestBot::start_on_url(db.url(), "", make, start, false)
+            .await
+            .expect("restart");
         let printed = bot.pop();
         assert_eq!(printed.len(), 1, "{printed:?}");
         assert_eq!(printed[0].message.text, "alarm 15 fired");

@@ -41,15 +41,10 @@ async fn push(bot: &mut TestBot, fixture: &str, delivery: &str) -> Vec<Printed> 
 }
 
 async fn stored(bot: &TestBot) -> Vec<(String, String, String)> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", bot.database().display()))
+    sqlx::query_as("SELECT plugin, key, value FROM plugin_state ORDER BY plugin, key")
+        .fetch_all(bot.bot().pool())
         .await
-        .unwrap();
-    let rows = sqlx::query_as("SELECT plugin, key, value FROM plugin_state ORDER BY plugin, key")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    rows
+        .unwrap()
 }
 
 #[tokio::test]

@@ -33,17 +33,28 @@ impl Sentinel {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Self {
-        Self::launch(dir, extra, false)
+        Self::launch(dir, extra, false, None)
     }
 
     /// Like [`Sentinel::start`], with stdin open so the test can type console commands.
     pub fn start_typing(dir: tempfile::TempDir, extra: &str) -> Self {
-        Self::launch(dir, extra, true)
+        Self::launch(dir, extra, true, None)
     }
 
-    fn launch(dir: tempfile::TempDir, extra: &str, typing: bool) -> Self {
+    /// Like [`Sentinel::start`], on the database at `url` (e.g. a `TestDb` of the run's engine).
+    pub fn start_on_database(url: &str, extra: &str) -> Self {
+        Self::launch(
+            tempfile::tempdir().expect("tempdir"),
+            extra,
+            false,
+            Some(url.to_owned()),
+        )
+    }
+
+    fn launch(dir: tempfile::TempDir, extra: &str, typing: bool, database_url: Option<String>) -> Self {
         let config = dir.path().join("sentinel.toml");
         let db = dir.path().join("sentinel.db");
+        let database_url = database_url.unwrap_or_else(|| format!("sqlite://{}", db.display()));
         std::fs::write(&config, format!("{extra}\n")).expect("write config");
         #[cfg(unix)]
         {
@@ -55,7 +66,7 @@ impl Sentinel {
             .env_remove("SENTINEL_CONFIG")
             .env("SENTINEL_LOG", "info")
             // The database and address come from the environment, as the README documents.
-            .env("SENTINEL_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("SENTINEL_DATABASE_URL", database_url)
             .env("SENTINEL_LISTEN", "127.0.0.1:0")
             .env("SENTINEL_CONSOLE_USER", "tester")
             .stdin(if typing { Stdio::piped() } else { Stdio::null() })

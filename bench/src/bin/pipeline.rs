@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use clap::Parser;
 use sentinel_bench as bench;
 use sentinel_bot::pipeline::ingest::{Accepted, Ingest};
+use sentinel_bot::store::DbPool;
 use sentinel_bot::{Cx, Event, Message, NewEvent, Plugin, PluginError, Subscriptions};
-use sqlx::SqlitePool;
 
 /// The GitHub event the benchmark plugin subscribes to.
 const GITHUB_EVENT: &str = "dependabot_alert";
@@ -117,7 +117,7 @@ struct Progress {
 /// first (the partial index of pending events; the outbox's largest id), then exact `COUNT(*)`s
 /// once those say it is finished. Returns the moment of the poll that saw it finished, and the
 /// progress seen at every poll.
-async fn watch(pool: SqlitePool, n: usize, timeout: Duration) -> anyhow::Result<(Instant, Vec<Progress>)> {
+async fn watch(pool: DbPool, n: usize, timeout: Duration) -> anyhow::Result<(Instant, Vec<Progress>)> {
     let n = i64::try_from(n)?;
     let deadline = Instant::now() + timeout;
     let mut tick = tokio::time::interval(Duration::from_millis(10));

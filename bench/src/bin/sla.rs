@@ -170,7 +170,7 @@ async fn wait_for(counter: &AtomicUsize, target: usize, limit: Duration, what: &
     Ok(started.elapsed())
 }
 
-async fn count(pool: &sqlx::SqlitePool, sql: &'static str) -> anyhow::Result<i64> {
+async fn count(pool: &sentinel_bot::store::DbPool, sql: &'static str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
 }
 

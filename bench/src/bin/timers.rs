@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use sentinel_bench as bench;
+use sentinel_bot::store::DbPool;
 use sentinel_bot::store::timers;
 use sentinel_bot::{Bot, Cx, Event, Plugin, PluginError};
-use sqlx::SqlitePool;
 
 /// The plugin owning the timers.
 const OWNER: &str = "bench-timers";
@@ -101,7 +101,7 @@ async fn schedule(bot: &Bot, prefix: &str, dues: &[DateTime<Utc>], batch: usize)
 
 /// For every timer event: inbox `received_at` (the timer engine's clock when it fired the timer)
 /// and `done_at` (the dispatcher's clock when it began the batch that handled it), both in ms.
-async fn fired_at(pool: &SqlitePool) -> anyhow::Result<std::collections::HashMap<i64, (i64, i64)>> {
+async fn fired_at(pool: &DbPool) -> anyhow::Result<std::collections::HashMap<i64, (i64, i64)>> {
     let rows: Vec<(i64, i64, i64)> =
         sqlx::query_as("SELECT id, received_at, COALESCE(done_at, 0) FROM inbox WHERE kind = 'timer'")
             .fetch_all(pool)
@@ -230,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
         .fetch_one(bot.pool())
         .await?;
     let rearm_elapsed = restart_started.elapsed();
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE owner = ?")
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE owner = $1")
         .bind(OWNER)
         .fetch_one(bot.pool())
         .await?;

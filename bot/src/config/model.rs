@@ -45,9 +45,13 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// SQLite URL or path; the file is created when missing. Env: `SENTINEL_DATABASE_URL`.
+    /// Where everything is stored; the scheme picks the engine. SQLite (the default):
+    /// `sqlite://path`, `sqlite:path` or a plain path, the file created when missing (0600).
+    /// PostgreSQL: `postgres://user:password@host:port/database?sslmode=require` (or
+    /// `postgresql://…`), an existing database; the password is never logged.
+    /// Env: `SENTINEL_DATABASE_URL`.
     pub url: String,
-    /// How long a statement waits for a lock held by another writer.
+    /// SQLite only: how long a statement waits for a lock held by another writer.
     pub busy_timeout: HumanDuration,
 }
 

@@ -14,10 +14,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::store::DbPool;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use super::client::{Answer, GitHubClient};
 use super::rate_limit::{Pause, describe};
@@ -80,7 +80,7 @@ pub fn verdicts(deliveries: &[Delivery]) -> BTreeMap<String, Verdict> {
 }
 
 /// Runs reconciliation until shutdown: one round at once, then every `github.reconcile.interval`.
-pub async fn run(pool: SqlitePool, shared: Arc<Shared>, shutdown: Shutdown) {
+pub async fn run(pool: DbPool, shared: Arc<Shared>, shutdown: Shutdown) {
     let mut shutdown = shutdown;
     let settings = &shared.config.github;
     let Some(client) = GitHubClient::for_task(settings, "github.reconcile", &mut shutdown).await else {
@@ -116,7 +116,7 @@ pub async fn run(pool: SqlitePool, shared: Arc<Shared>, shutdown: Shutdown) {
 }
 
 struct Reconciler {
-    pool: SqlitePool,
+    pool: DbPool,
     shared: Arc<Shared>,
     client: GitHubClient,
     /// No request before its end: the rate-limit window is (nearly) spent.
@@ -208,9 +208,9 @@ impl Reconciler {
         let result = async {
             let _turn = self.shared.writes.turn().await;
             got = std::time::Instant::now();
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = crate::store::begin_write(&self.pool).await?;
             sqlx::query(
-                "INSERT INTO github_redeliveries (guid, hook, delivery_id, event, asked_at) VALUES (?, ?, ?, ?, ?)
+                "INSERT INTO github_redeliveries (guid, hook, delivery_id, event, asked_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (guid) DO NOTHING",
             )
             .bind(&delivery.guid)
@@ -241,8 +241,8 @@ impl Reconciler {
         let result = async {
             let _turn = self.shared.writes.turn().await;
             got = std::time::Instant::now();
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query("UPDATE github_redeliveries SET recovered_at = ? WHERE guid = ?")
+            let mut tx = crate::store::begin_write(&self.pool).await?;
+            sqlx::query("UPDATE github_redeliveries SET recovered_at = $1 WHERE guid = $2")
                 .bind(to_ms(now))
                 .bind(guid)
                 .execute(&mut *tx)
@@ -264,7 +264,7 @@ impl Reconciler {
         let mut conn = self.pool.acquire().await.map_err(|e| e.to_string())?;
         for guid in guids {
             let row: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT recovered_at FROM github_redeliveries WHERE guid = ?")
+                sqlx::query_scalar("SELECT recovered_at FROM github_redeliveries WHERE guid = $1")
                     .bind(guid)
                     .fetch_optional(&mut *conn)
                     .await
@@ -278,7 +278,7 @@ impl Reconciler {
 
     /// True when the inbox holds the delivery (stored under its delivery id).
     async fn in_inbox(&self, guid: &str) -> Result<bool, String> {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbox WHERE dedup_key = ?")
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbox WHERE dedup_key = $1")
             .bind(format!("github:{guid}"))
             .fetch_one(&self.pool)
             .await

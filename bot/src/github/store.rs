@@ -1,15 +1,16 @@
 //! The `github_requests` table: API calls plugins asked for, waiting for the GitHub worker.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::request::{GitHubRequest, Method};
 use crate::store::{from_ms, to_ms};
 
 /// Enqueues `request` for `requester`, due at once. Returns the row id.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     requester: &str,
     request: &GitHubRequest,
     now: DateTime<Utc>,
@@ -22,14 +23,14 @@ pub async fn insert(
         .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     sqlx::query_scalar(
         "INSERT INTO github_requests (requester, correlation, method, path, body, paginate, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(requester)
     .bind(&request.correlation)
     .bind(request.method.as_str())
     .bind(&request.path)
     .bind(body)
-    .bind(request.paginate)
+    .bind(i64::from(request.paginate))
     .bind(to_ms(now))
     .bind(to_ms(now))
     .fetch_one(conn)
@@ -66,14 +67,10 @@ pub struct Progress {
 }
 
 /// Pending rows due at `now`, oldest first.
-pub async fn due(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> Result<Vec<StoredRequest>, sqlx::Error> {
+pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Vec<StoredRequest>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, requester, correlation, method, path, body, paginate, attempts, cursor, partial, pages
-         FROM github_requests WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+         FROM github_requests WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
     )
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -93,7 +90,7 @@ pub async fn due(
                     method: parsed.unwrap_or(Method::Get),
                     path: row.try_get("path")?,
                     body: body.and_then(|b| serde_json::from_str(&b).ok()),
-                    paginate: row.try_get("paginate")?,
+                    paginate: row.try_get::<i64, _>("paginate")? != 0,
                 },
                 unknown_method: parsed.is_none().then_some(method),
                 attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
@@ -109,7 +106,7 @@ pub async fn due(
 }
 
 /// When the next pending row is due.
-pub async fn next_due_at(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn next_due_at(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let at: Option<i64> =
         sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM github_requests WHERE state = 'pending'")
             .fetch_one(conn)
@@ -118,9 +115,9 @@ pub async fn next_due_at(conn: &mut SqliteConnection) -> Result<Option<DateTime<
 }
 
 /// Holds every pending row until at least `until` (the rate-limit window resets then).
-pub async fn hold_all_until(conn: &mut SqliteConnection, until: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn hold_all_until(conn: &mut Conn, until: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("UPDATE github_requests SET next_attempt_at = ?1 WHERE state = 'pending' AND next_attempt_at < ?1")
+        sqlx::query("UPDATE github_requests SET next_attempt_at = $1 WHERE state = 'pending' AND next_attempt_at < $1")
             .bind(to_ms(until))
             .execute(conn)
             .await?
@@ -129,9 +126,9 @@ pub async fn hold_all_until(conn: &mut SqliteConnection, until: DateTime<Utc>) -
 }
 
 /// Saves how far a paginated request got, so it resumes there.
-pub async fn save_progress(conn: &mut SqliteConnection, id: i64, progress: &Progress) -> Result<(), sqlx::Error> {
+pub async fn save_progress(conn: &mut Conn, id: i64, progress: &Progress) -> Result<(), sqlx::Error> {
     let partial = serde_json::to_string(&progress.items).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-    sqlx::query("UPDATE github_requests SET cursor = ?, partial = ?, pages = ? WHERE id = ?")
+    sqlx::query("UPDATE github_requests SET cursor = $1, partial = $2, pages = $3 WHERE id = $4")
         .bind(progress.cursor.as_deref())
         .bind(progress.cursor.as_ref().map(|_| partial))
         .bind(i64::from(progress.pages))
@@ -143,32 +140,29 @@ pub async fn save_progress(conn: &mut SqliteConnection, id: i64, progress: &Prog
 
 /// Records a failed attempt and when to try again.
 pub async fn mark_retry(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     next_attempt_at: DateTime<Utc>,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE github_requests SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?")
-        .bind(to_ms(next_attempt_at))
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE github_requests SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3",
+    )
+    .bind(to_ms(next_attempt_at))
+    .bind(error)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Marks a row answered (call in the transaction that stores the answer). Returns false when it was
 /// no longer pending.
-pub async fn mark_done(
-    conn: &mut SqliteConnection,
-    id: i64,
-    error: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+pub async fn mark_done(conn: &mut Conn, id: i64, error: Option<&str>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
     let changed = sqlx::query(
-        "UPDATE github_requests SET state = 'done', done_at = ?, last_error = COALESCE(?, last_error),
+        "UPDATE github_requests SET state = 'done', done_at = $1, last_error = COALESCE($2, last_error),
            cursor = NULL, partial = NULL
-         WHERE id = ? AND state = 'pending'",
+         WHERE id = $3 AND state = 'pending'",
     )
     .bind(to_ms(now))
     .bind(error)
@@ -180,9 +174,9 @@ pub async fn mark_done(
 }
 
 /// Deletes answered rows older than `before`.
-pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM github_requests WHERE state = 'done' AND done_at < ?")
+        sqlx::query("DELETE FROM github_requests WHERE state = 'done' AND done_at < $1")
             .bind(to_ms(before))
             .execute(conn)
             .await?

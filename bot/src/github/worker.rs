@@ -15,9 +15,9 @@
 
 use std::sync::Arc;
 
+use crate::store::DbPool;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use super::client::{self, Answer, GitHubClient};
 use super::rate_limit::{MAX_PAUSE, describe, is_rate_limited, pause_end, reserve_pause};
@@ -36,7 +36,7 @@ const POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the worker until shutdown. Without a token it still runs, answering every request at once
 /// with [`NO_TOKEN`], so a requester is never left waiting.
-pub async fn run(pool: SqlitePool, shared: Arc<Shared>, wakers: Wakers, mut shutdown: Shutdown) {
+pub async fn run(pool: DbPool, shared: Arc<Shared>, wakers: Wakers, mut shutdown: Shutdown) {
     let mut woken = wakers.github.subscribe();
     let mut worker = Worker::new(pool, shared, wakers);
     loop {
@@ -120,7 +120,7 @@ impl Outcome {
 }
 
 struct Worker {
-    pool: SqlitePool,
+    pool: DbPool,
     shared: Arc<Shared>,
     wakers: Wakers,
     /// The client, or why there is none (the answer every request gets).
@@ -130,7 +130,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(pool: SqlitePool, shared: Arc<Shared>, wakers: Wakers) -> Self {
+    fn new(pool: DbPool, shared: Arc<Shared>, wakers: Wakers) -> Self {
         let settings = &shared.config.github;
         let client = match settings.token.as_ref().filter(|t| !t.is_empty()) {
             None => {
@@ -399,7 +399,7 @@ impl Worker {
         };
         let now = self.shared.clock.now();
         let turn = self.shared.writes.turn().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
         inbox::insert(&mut tx, &new, now).await?;
         store::mark_done(&mut tx, row.id, response.error.as_deref(), now).await?;
         tx.commit().await?;

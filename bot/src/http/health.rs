@@ -18,6 +18,8 @@ pub struct Health {
     pub status: &'static str,
     /// Whether a query succeeded.
     pub database: bool,
+    /// The database engine: `sqlite` or `postgres` (never the URL, which may hold a password).
+    pub engine: &'static str,
     /// Which integrations are configured.
     pub integrations: Integrations,
     /// Events waiting to be handled.
@@ -64,6 +66,7 @@ pub async fn report(state: &AppState) -> Health {
         github_webhooks: config.github.webhook_secret.is_some(),
         github_api: config.github.token.as_ref().is_some_and(|t| !t.is_empty()),
     };
+    let engine = crate::store::Engine::of_url(&config.database.url).name();
     let tasks = state.shared.tasks.snapshot();
     let tasks_down = tasks.values().any(|task| !task.running);
     let read = async {
@@ -82,6 +85,7 @@ pub async fn report(state: &AppState) -> Health {
                 "ok"
             },
             database: true,
+            engine,
             integrations,
             inbox_pending: inbox.pending,
             dead_events: inbox.dead,
@@ -96,6 +100,7 @@ pub async fn report(state: &AppState) -> Health {
             Health {
                 status: "down",
                 database: false,
+                engine,
                 integrations,
                 inbox_pending: 0,
                 dead_events: 0,

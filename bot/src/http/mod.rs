@@ -15,12 +15,12 @@ pub mod server;
 
 use std::sync::Arc;
 
+use crate::store::DbPool;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sqlx::SqlitePool;
 
 use crate::metrics::{HttpLabels, Metrics};
 use crate::pipeline::Shared;
@@ -31,7 +31,7 @@ use crate::pipeline::router::Router as EventRouter;
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
-    pub pool: SqlitePool,
+    pub pool: DbPool,
     /// Clock, config, metrics, routing.
     pub shared: Arc<Shared>,
     /// The inbox writer.

@@ -13,8 +13,9 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::store::DbPool;
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, SqlitePool};
+use sqlx::Connection;
 
 use super::client::Client;
 use crate::clock::SharedClock;
@@ -269,7 +270,7 @@ impl Rejections {
 }
 
 /// Writes `summaries` to the security log in one transaction (one sync), and says so in the log.
-pub async fn write(pool: &SqlitePool, shared: &Shared, summaries: Vec<Summary>) {
+pub async fn write(pool: &DbPool, shared: &Shared, summaries: Vec<Summary>) {
     if summaries.is_empty() {
         return;
     }
@@ -307,11 +308,7 @@ pub async fn write(pool: &SqlitePool, shared: &Shared, summaries: Vec<Summary>) 
 
 /// Writes the summaries of ended windows once per window, forever (the caller drops it at shutdown
 /// and writes the rest with `take_ended(true)`).
-pub async fn flush_periodically(
-    pool: SqlitePool,
-    shared: std::sync::Arc<Shared>,
-    rejections: std::sync::Arc<Rejections>,
-) {
+pub async fn flush_periodically(pool: DbPool, shared: std::sync::Arc<Shared>, rejections: std::sync::Arc<Rejections>) {
     let period = shared
         .config
         .http

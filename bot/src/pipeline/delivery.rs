@@ -16,8 +16,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::store::DbPool;
 use chrono::{DateTime, Utc};
-use sqlx::{Connection, SqlitePool};
+use sqlx::Connection;
 
 use super::{Shared, Shutdown, Waker, backoff};
 use crate::chat::{ChatAdapter, Delivery, DeliveryError, SpaceRequest, Target};
@@ -34,7 +35,7 @@ const POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs one platform's worker until shutdown.
 pub async fn run(
-    pool: SqlitePool,
+    pool: DbPool,
     shared: Arc<Shared>,
     adapter: Arc<dyn ChatAdapter>,
     wake: Waker,
@@ -76,7 +77,7 @@ pub async fn run(
 /// Delivers every row of the adapter's platform that is due, may go, and whose channel's pace
 /// allows it now.
 pub async fn drain(
-    pool: &SqlitePool,
+    pool: &DbPool,
     shared: &Shared,
     adapter: &dyn ChatAdapter,
     pacer: &mut Pacer,
@@ -162,7 +163,7 @@ impl Pacer {
 
 /// Delivers one row; returns whether it is done with (delivered or given up on).
 async fn deliver(
-    pool: &SqlitePool,
+    pool: &DbPool,
     shared: &Shared,
     adapter: &dyn ChatAdapter,
     row: &Outbound,
@@ -235,7 +236,7 @@ async fn deliver(
 
 /// Opens the space of an `op = 'space'` row and records where it is.
 async fn open_space(
-    pool: &SqlitePool,
+    pool: &DbPool,
     shared: &Shared,
     adapter: &dyn ChatAdapter,
     row: &Outbound,
@@ -261,7 +262,7 @@ async fn open_space(
 /// Records the outcome of one attempt: delivered (with the platform's id of the message, or of the
 /// space an opening row opened), retried later, or given up on. Returns whether the row is done with.
 async fn finish(
-    pool: &SqlitePool,
+    pool: &DbPool,
     shared: &Shared,
     platform: Platform,
     row: &Outbound,

@@ -12,9 +12,10 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use crate::store::DbPool;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
-use sqlx::{Connection, SqlitePool};
+use sqlx::Connection;
 use tracing::Instrument;
 
 use super::router::Router;
@@ -33,7 +34,7 @@ use crate::supervisor::panic_message;
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the dispatcher until shutdown.
-pub async fn run(pool: SqlitePool, shared: Arc<Shared>, router: Arc<Router>, wakers: Wakers, mut shutdown: Shutdown) {
+pub async fn run(pool: DbPool, shared: Arc<Shared>, router: Arc<Router>, wakers: Wakers, mut shutdown: Shutdown) {
     let mut woken = wakers.dispatcher.subscribe();
     loop {
         woken.borrow_and_update();
@@ -111,7 +112,7 @@ fn hand_over(handled: usize, waiting: usize) -> bool {
 /// Handles one batch of at most `limit` due events, fewer when inputs are waiting for the inbox.
 /// Returns how many events it handled.
 pub async fn dispatch_batch(
-    pool: &SqlitePool,
+    pool: &DbPool,
     shared: &Shared,
     router: &Router,
     wakers: &Wakers,
@@ -120,7 +121,7 @@ pub async fn dispatch_batch(
     let asked = std::time::Instant::now();
     let turn = shared.writes.turn().await;
     let got = std::time::Instant::now();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(pool).await?;
     let now = shared.clock.now();
     let rows = inbox::next_batch(&mut tx, now, limit.max(1)).await?;
     if rows.is_empty() {
@@ -170,7 +171,7 @@ pub async fn dispatch_batch(
 /// Runs every plugin that still has to handle `row`. Returns when the event must be looked at again
 /// (a plugin is waiting to retry), or `None` when it is finished.
 async fn handle_event(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::store::Conn,
     shared: &Shared,
     router: &Router,
     row: &PendingRow,
@@ -294,7 +295,7 @@ fn caller_of(event: &Event) -> Option<&Origin> {
 /// it has nobody to answer: the text is only logged. Failing to queue the answer is logged too;
 /// it must not undo the handling record.
 async fn answer_caller(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::store::Conn,
     shared: &Shared,
     plugin: &'static str,
     event_id: EventId,

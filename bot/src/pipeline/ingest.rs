@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use sqlx::SqlitePool;
+use crate::store::DbPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Shared, Shutdown, Waker};
@@ -77,7 +77,7 @@ impl Drop for Waiting<'_> {
 /// is signalled and what was queued before is stored; submissions after that get
 /// [`IngestError::Closed`], whoever still holds a handle (the console's stdin reader, a slow HTTP
 /// client).
-pub fn writer(pool: SqlitePool, shared: Arc<Shared>, wake: Waker, batch: usize, closing: Shutdown) -> (Ingest, Writer) {
+pub fn writer(pool: DbPool, shared: Arc<Shared>, wake: Waker, batch: usize, closing: Shutdown) -> (Ingest, Writer) {
     let batch = batch.max(1);
     let (queue, requests) = mpsc::channel::<Request>(batch * 4);
     let ingest = Ingest {
@@ -98,7 +98,7 @@ pub fn writer(pool: SqlitePool, shared: Arc<Shared>, wake: Waker, batch: usize, 
 /// The task that writes submitted inputs to the inbox, in batches.
 #[derive(Clone)]
 pub struct Writer {
-    pool: SqlitePool,
+    pool: DbPool,
     shared: Arc<Shared>,
     wake: Waker,
     batch: usize,
@@ -157,14 +157,14 @@ impl Writer {
     }
 }
 
-async fn write(pool: &SqlitePool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {
+async fn write(pool: &DbPool, shared: &Shared, batch: &[Request]) -> Result<Vec<Accepted>, IngestError> {
     let now = shared.clock.now();
     let asked = std::time::Instant::now();
     let mut got = asked;
     let result: Result<Vec<Accepted>, sqlx::Error> = async {
         let _turn = shared.writes.turn().await;
         got = std::time::Instant::now();
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::store::begin_write(pool).await?;
         let events: Vec<&NewEvent> = batch.iter().map(|(event, _)| event).collect();
         let accepted = inbox::insert_many(&mut tx, &events, now)
             .await?

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::store::DbPool;
 
 use super::{Shared, Shutdown, Wakers};
 use crate::store::timers;
@@ -13,7 +13,7 @@ use crate::store::timers;
 const FIRE_BATCH: usize = 512;
 
 /// Runs the engine until shutdown.
-pub async fn run(pool: SqlitePool, shared: Arc<Shared>, wakers: Wakers, mut shutdown: Shutdown) {
+pub async fn run(pool: DbPool, shared: Arc<Shared>, wakers: Wakers, mut shutdown: Shutdown) {
     let mut woken = wakers.timers.subscribe();
     loop {
         woken.borrow_and_update();
@@ -35,14 +35,14 @@ pub async fn run(pool: SqlitePool, shared: Arc<Shared>, wakers: Wakers, mut shut
 
 /// Fires everything due now. Returns when the next timer is due.
 pub async fn fire_due(
-    pool: &SqlitePool,
+    pool: &DbPool,
     shared: &Shared,
     wakers: &Wakers,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
     loop {
         let now = shared.clock.now();
         let turn = shared.writes.turn().await;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::store::begin_write(pool).await?;
         let fired = timers::fire_due(&mut tx, now, FIRE_BATCH).await?;
         let next = timers::earliest(&mut tx).await?;
         tx.commit().await?;

@@ -1,20 +1,17 @@
 //! The `inbox` and `handling` tables: every input, and what each plugin made of it.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::{from_ms, to_ms};
 use crate::event::{Event, NewEvent, StoredEvent};
 use crate::ids::EventId;
 
 /// Inserts one event unless its dedup key is already there. Returns its id, or `None` for a duplicate.
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    event: &NewEvent,
-    now: DateTime<Utc>,
-) -> Result<Option<EventId>, sqlx::Error> {
+pub async fn insert(conn: &mut Conn, event: &NewEvent, now: DateTime<Utc>) -> Result<Option<EventId>, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO inbox (dedup_key, kind, name, owner, payload, received_at) VALUES (?, ?, ?, ?, ?, ?)
+        "INSERT INTO inbox (dedup_key, kind, name, owner, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
     )
     .bind(event.dedup_key.as_str())
@@ -35,7 +32,7 @@ const INSERT_CHUNK: usize = 256;
 /// few statements as possible: per-statement overhead, not SQLite, is what limits ingest. Returns,
 /// in order, each event's new id or `None` for a duplicate.
 pub async fn insert_many(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     events: &[&NewEvent],
     now: DateTime<Utc>,
 ) -> Result<Vec<Option<EventId>>, sqlx::Error> {
@@ -43,11 +40,10 @@ pub async fn insert_many(
     for chunk in events.chunks(INSERT_CHUNK) {
         let mut sql = String::from("INSERT INTO inbox (dedup_key, kind, name, owner, payload, received_at) VALUES ");
         for i in 0..chunk.len() {
-            sql.push_str(if i == 0 {
-                "(?, ?, ?, ?, ?, ?)"
-            } else {
-                ", (?, ?, ?, ?, ?, ?)"
-            });
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({})", super::placeholders(i * 6 + 1, 6)));
         }
         sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key");
         // Only placeholders are generated; every value is bound.
@@ -108,15 +104,11 @@ impl PendingRow {
 }
 
 /// The oldest pending events whose retry time (if any) has come, in arrival order.
-pub async fn next_batch(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> Result<Vec<PendingRow>, sqlx::Error> {
+pub async fn next_batch(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Vec<PendingRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, dedup_key, kind, name, owner, payload, passes FROM inbox
-         WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= ?)
-         ORDER BY id LIMIT ?",
+         WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= $1)
+         ORDER BY id LIMIT $2",
     )
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -138,7 +130,7 @@ pub async fn next_batch(
 }
 
 /// The earliest retry time among pending events waiting for one.
-pub async fn next_retry_at(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn next_retry_at(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let at: Option<i64> =
         sqlx::query_scalar("SELECT MIN(retry_at) FROM inbox WHERE state = 'pending' AND retry_at IS NOT NULL")
             .fetch_one(conn)
@@ -160,8 +152,8 @@ pub struct Handling {
 }
 
 /// The handling records of one event.
-pub async fn handling_of(conn: &mut SqliteConnection, event: EventId) -> Result<Vec<Handling>, sqlx::Error> {
-    let rows = sqlx::query("SELECT plugin, state, attempts, next_attempt_at FROM handling WHERE event_id = ?")
+pub async fn handling_of(conn: &mut Conn, event: EventId) -> Result<Vec<Handling>, sqlx::Error> {
+    let rows = sqlx::query("SELECT plugin, state, attempts, next_attempt_at FROM handling WHERE event_id = $1")
         .bind(event.0)
         .fetch_all(conn)
         .await?;
@@ -202,7 +194,7 @@ pub enum Outcome<'a> {
 
 /// Records (or updates) what `plugin` made of `event`.
 pub async fn record_handling(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     event: EventId,
     plugin: &str,
     outcome: Outcome<'_>,
@@ -215,7 +207,7 @@ pub async fn record_handling(
     };
     sqlx::query(
         "INSERT INTO handling (event_id, plugin, state, attempts, last_error, next_attempt_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (event_id, plugin) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
            last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
            updated_at = excluded.updated_at",
@@ -233,25 +225,26 @@ pub async fn record_handling(
 }
 
 /// Marks events finished: every plugin that wanted them has handled them (or given up).
-pub async fn finish(conn: &mut SqliteConnection, ids: &[EventId], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn finish(conn: &mut Conn, ids: &[EventId], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
-    let list = serde_json::Value::from(ids.iter().map(|id| id.0).collect::<Vec<_>>()).to_string();
-    sqlx::query(
-        "UPDATE inbox SET state = 'done', done_at = ?, retry_at = NULL
-         WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(to_ms(now))
-    .bind(list)
-    .execute(conn)
-    .await?;
+    let sql = format!(
+        "UPDATE inbox SET state = 'done', done_at = $1, retry_at = NULL WHERE id IN ({})",
+        super::placeholders(2, ids.len())
+    );
+    // Only placeholders are generated; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_ms(now));
+    for id in ids {
+        query = query.bind(id.0);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
 /// Leaves an event pending until `retry_at`, recording that a pass has been made.
-pub async fn postpone(conn: &mut SqliteConnection, id: EventId, retry_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE inbox SET retry_at = ?, passes = passes + 1 WHERE id = ?")
+pub async fn postpone(conn: &mut Conn, id: EventId, retry_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE inbox SET retry_at = $1, passes = passes + 1 WHERE id = $2")
         .bind(to_ms(retry_at))
         .bind(id.0)
         .execute(conn)
@@ -277,7 +270,7 @@ pub struct DeadEvent {
 }
 
 /// Every dead (event, plugin), oldest first.
-pub async fn dead(conn: &mut SqliteConnection) -> Result<Vec<DeadEvent>, sqlx::Error> {
+pub async fn dead(conn: &mut Conn) -> Result<Vec<DeadEvent>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT h.event_id, i.kind, i.name, h.plugin, h.attempts, h.last_error, h.updated_at
          FROM handling h JOIN inbox i ON i.id = h.event_id WHERE h.state = 'dead' ORDER BY h.updated_at, h.event_id",
@@ -303,29 +296,34 @@ pub async fn dead(conn: &mut SqliteConnection) -> Result<Vec<DeadEvent>, sqlx::E
 }
 
 /// Gives dead handlings a fresh start: `event` alone, or all of them. Returns how many were revived.
-pub async fn revive_dead(conn: &mut SqliteConnection, event: Option<EventId>) -> Result<u64, sqlx::Error> {
+pub async fn revive_dead(conn: &mut Conn, event: Option<EventId>) -> Result<u64, sqlx::Error> {
     let events: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT event_id FROM handling WHERE state = 'dead' AND (?1 IS NULL OR event_id = ?1)",
+        "SELECT DISTINCT event_id FROM handling WHERE state = 'dead' AND ($1 IS NULL OR event_id = $1)",
     )
     .bind(event.map(|e| e.0))
     .fetch_all(&mut *conn)
     .await?;
-    let list = serde_json::Value::from(events).to_string();
-    let revived =
-        sqlx::query("DELETE FROM handling WHERE state = 'dead' AND event_id IN (SELECT value FROM json_each(?))")
-            .bind(&list)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let list = super::placeholders(1, events.len());
+    // Only placeholders are generated; every value is bound.
+    let mut delete = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM handling WHERE state = 'dead' AND event_id IN ({list})"
+    )));
+    for event in &events {
+        delete = delete.bind(event);
+    }
+    let revived = delete.execute(&mut *conn).await?.rows_affected();
     // `passes` > 0 makes the dispatcher read the remaining handling records and skip the plugins
     // that already handled the event.
-    sqlx::query(
-        "UPDATE inbox SET state = 'pending', retry_at = NULL, done_at = NULL, passes = passes + 1
-         WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(&list)
-    .execute(conn)
-    .await?;
+    let mut revive = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE inbox SET state = 'pending', retry_at = NULL, done_at = NULL, passes = passes + 1 WHERE id IN ({list})"
+    )));
+    for event in &events {
+        revive = revive.bind(event);
+    }
+    revive.execute(conn).await?;
     Ok(revived)
 }
 
@@ -339,7 +337,7 @@ pub struct InboxCounts {
 }
 
 /// Current counts.
-pub async fn counts(conn: &mut SqliteConnection) -> Result<InboxCounts, sqlx::Error> {
+pub async fn counts(conn: &mut Conn) -> Result<InboxCounts, sqlx::Error> {
     let pending = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE state = 'pending'")
         .fetch_one(&mut *conn)
         .await?;
@@ -351,9 +349,9 @@ pub async fn counts(conn: &mut SqliteConnection) -> Result<InboxCounts, sqlx::Er
 
 /// Deletes finished events older than `before` (their dedup keys go with them), keeping any with a
 /// dead handling. Returns how many were deleted.
-pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "DELETE FROM inbox WHERE state = 'done' AND done_at < ?
+        "DELETE FROM inbox WHERE state = 'done' AND done_at < $1
          AND id NOT IN (SELECT event_id FROM handling WHERE state = 'dead')",
     )
     .bind(to_ms(before))
@@ -369,13 +367,8 @@ mod tests {
 
     #[tokio::test]
     async fn insert_many_keeps_order_and_recognises_duplicates_old_and_within_the_batch() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pool = crate::store::open(
-            &format!("sqlite://{}/t.db", dir.path().display()),
-            std::time::Duration::from_secs(1),
-        )
-        .await
-        .expect("open");
+        let db = crate::harness::test_db::TestDb::new().await;
+        let pool = db.open().await.expect("open");
         let mut conn = pool.acquire().await.expect("conn");
         let now = chrono::Utc::now();
         let event = |d: &str| NewEvent::github("probe", d, "{}".to_owned());

@@ -1,6 +1,40 @@
-//! Storage: SQLite through sqlx, in WAL mode with synced commits, migrations embedded.
+//! Storage: one store, two engines — SQLite (the embedded default) or PostgreSQL — through sqlx `Any`.
 //!
 //! Each submodule owns one table's queries. All times are stored as Unix milliseconds (UTC).
+//!
+//! # Why sqlx `Any`
+//!
+//! Every query is written once, as one SQL text both engines accept: `$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`, `COALESCE`, `CAST(SUM(…) AS BIGINT)`, `CASE WHEN` instead of a boolean read as an
+//! integer, no engine function (`json_each`, `strftime`, `now()`). The engine is chosen at run time by
+//! the URL ([`Engine::of_url`]), and the engines differ in three places only, all in this module:
+//! the migrations (`migrations/sqlite/`, `migrations/postgres/`: the same versions and tables, in
+//! each engine's types), the connection set-up ([`open`]) and the write-transaction opener
+//! ([`begin_write`]). A plugin author writes each query once against [`Conn`] and it runs on both.
+//!
+//! The alternatives were rejected for that reason: code generic over `sqlx::Database` makes every
+//! store and plugin carry the bounds (and still needs two SQL texts wherever the dialects differ);
+//! a per-engine SQL layer doubles every query. The cost of `Any` is its small set of types: bool,
+//! integers, floats, `String` and bytes (and `Option` of them). Sentinel already stores times as i64
+//! milliseconds and JSON as TEXT, so nothing is lost; a column must never be a type `Any` cannot
+//! decode (no `TIMESTAMPTZ`, `JSONB`, `NUMERIC`), and a `SUM` must be cast to BIGINT.
+//!
+//! # What each engine guarantees
+//!
+//! SQLite: WAL, `synchronous = FULL` (a commit is on disk before it returns), foreign keys, a busy
+//! timeout, the file private to its owner (0600); one writer at a time, queued fairly by
+//! [`WriteLock`] and `BEGIN IMMEDIATE`. PostgreSQL: the server's durability (`synchronous_commit`
+//! on, the default), plain `BEGIN` (READ COMMITTED); [`WriteLock`] still orders this instance's
+//! writers, which costs nothing there and keeps one code path.
+//!
+//! # Several instances (issue #14, next step)
+//!
+//! Nothing here assumes one process except the work loops' claims: the inbox, timer, outbox and
+//! GitHub-request readers select due rows and act on them inside their write transaction. On
+//! PostgreSQL those selects become `FOR UPDATE SKIP LOCKED` claims with a lease (owner, expiry,
+//! fencing token) behind one function per table, [`Engine`] tells the two apart, and SQLite keeps
+//! today's statements (one writer; nothing to skip). Until then only one instance may run against a
+//! database: see the README, "Running several instances".
 
 pub mod inbox;
 pub mod outbox;
@@ -14,22 +48,74 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection};
 
-/// The database engine, named once. Code outside this module writes `&mut Conn`, `DbRow` and
-/// `DbPool` rather than SQLite's types, and portable SQL (`$1` placeholders, `ON CONFLICT`), so that
-/// a second engine (PostgreSQL, issue #14) changes these names and not every store.
-pub type Db = sqlx::Sqlite;
+/// The database engine seen through sqlx `Any`. Code outside this module writes `&mut Conn`,
+/// `DbRow` and `DbPool`, and portable SQL (`$1` placeholders, `ON CONFLICT`): see the module doc.
+pub type Db = sqlx::Any;
 /// A connection (or, through `&mut *tx`, a transaction) of the engine.
-pub type Conn = sqlx::SqliteConnection;
+pub type Conn = sqlx::AnyConnection;
 /// A row of the engine.
-pub type DbRow = sqlx::sqlite::SqliteRow;
+pub type DbRow = sqlx::any::AnyRow;
 /// A pool of the engine's connections.
-pub type DbPool = sqlx::SqlitePool;
+pub type DbPool = sqlx::AnyPool;
 
-/// The migrations in `migrations/`, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The SQLite migrations (`migrations/sqlite/`), embedded in the binary. Their names and contents
+/// are those of the single `migrations/` folder before PostgreSQL arrived, so an existing database's
+/// recorded checksums still match.
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+/// The PostgreSQL migrations (`migrations/postgres/`): the same versions and tables in PostgreSQL's
+/// types. sqlx runs them under a session advisory lock, so two instances starting at once apply
+/// each migration once.
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Connections per pool, per engine. SQLite has one writer anyway (readers are the rest); a
+/// PostgreSQL server serves many, and the web UI, health checks and workers read concurrently.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// The engine behind a database URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `sqlite://path`, `sqlite:path` or a plain path: the embedded default.
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine `url` selects: PostgreSQL for `postgres://` and `postgresql://`, else SQLite.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// The engine of an open pool.
+    pub fn of_pool(pool: &DbPool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_str())
+    }
+
+    /// `sqlite` or `postgres`, as `/healthz` reports it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    /// The engine's migrations.
+    pub fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATOR,
+            Self::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +123,7 @@ pub enum StoreError {
     /// The database URL could not be understood.
     #[error("bad database URL `{url}`: {source}")]
     Url {
-        /// The URL.
+        /// The URL, its password (if any) redacted.
         url: String,
         /// Why.
         source: sqlx::Error,
@@ -56,6 +142,22 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// `url` with its password replaced by `***`, for messages and logs: a PostgreSQL URL may carry one.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// Creates the (empty) database file with mode 0600 when it does not exist — SQLite would create it
@@ -91,38 +193,123 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
-/// Opens (creating when missing) the database at `url` — `sqlite://path`, `sqlite:path` or a plain
-/// path — in WAL mode with `synchronous = FULL`, foreign keys on and a busy timeout, and applies
-/// pending migrations. A new database file is created readable by its owner only (0600), and
-/// SQLite gives its `-wal` and `-shm` files the database file's mode.
-pub async fn open(url: &str, busy_timeout: Duration) -> Result<SqlitePool, StoreError> {
+/// Opens the database at `url` and applies the engine's pending migrations.
+///
+/// SQLite (`sqlite://path`, `sqlite:path` or a plain path): the file is created when missing,
+/// readable by its owner only (0600; SQLite gives its `-wal` and `-shm` files the same mode), in WAL
+/// mode with `synchronous = FULL`, foreign keys on and `busy_timeout`. PostgreSQL
+/// (`postgres://user:password@host:port/database?sslmode=…`): the database must exist; TLS is
+/// rustls with the Mozilla roots when `sslmode` asks for it.
+pub async fn open(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreError> {
+    sqlx::any::install_default_drivers();
+    let engine = Engine::of_url(url);
+    let pool = match engine {
+        Engine::Sqlite => open_sqlite(url, busy_timeout).await?,
+        Engine::Postgres => open_postgres(url).await?,
+    };
+    migrate(engine, &pool).await?;
+    Ok(pool)
+}
+
+/// Applies `engine`'s pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile, so a
+/// second instance starting at once waits and then finds nothing to do. SQLite has no such lock: a
+/// second process migrating the same new file at once fails on a table the first has just created
+/// (the busy timeout makes it wait for the first's commit, not skip its work). Running again finds
+/// the first's migrations applied, so it tries again for up to ~5 s.
+async fn migrate(engine: Engine, pool: &DbPool) -> Result<(), StoreError> {
+    let mut attempts = 0;
+    loop {
+        match engine.migrator().run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(sqlx::migrate::MigrateError::Execute(_) | sqlx::migrate::MigrateError::ExecuteMigration(..))
+                if engine == Engine::Sqlite && attempts < 50 =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+async fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreError> {
     if let Some(path) = database_file(url) {
         create_private(&path).map_err(|source| StoreError::Create {
             path: path.display().to_string(),
             source,
         })?;
     }
-    let options = connect_options(url)?
+    let options = sqlite_options(url)?;
+    // WAL is a property of the file, set once through SQLite's own options (the `Any` driver takes a
+    // URL only, which cannot say it). Setting it needs a lock that the busy timeout does not wait
+    // for, so it is not repeated on every pooled connection.
+    let wal = options
+        .clone()
         .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a commit is on disk before the call returns, so an acknowledged input survives a
-        // power cut. Throughput comes from group commit, not from weaker syncing.
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
         .busy_timeout(busy_timeout)
         .create_if_missing(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+    // Another process switching the same new file to WAL at this moment makes this one fail at once
+    // ("database is locked"): it is switched a moment later, so try again briefly.
+    let mut attempts = 0;
+    let first = loop {
+        match wal.connect().await {
+            Ok(conn) => break conn,
+            Err(sqlx::Error::Database(_)) if attempts < 50 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
+    first.close().await?;
+    let any_url = sqlite_url(&options);
+    let busy_ms = busy_timeout.as_millis();
+    let pool = AnyPoolOptions::new()
+        .max_connections(SQLITE_CONNECTIONS)
         .min_connections(1)
-        .connect_with(options)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // Per connection. FULL: a commit is on disk before the call returns, so an
+                // acknowledged input survives a power cut; throughput comes from group commit, not
+                // from weaker syncing.
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                )))
+                .execute(conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&any_url)
         .await?;
-    MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
 
-fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+async fn open_postgres(url: &str) -> Result<DbPool, StoreError> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(POSTGRES_CONNECTIONS)
+        .min_connections(1)
+        .connect(url)
+        .await?;
+    // Text keys are compared and ordered as SQLite does (bytes) only under the C collation.
+    let collation: Option<String> =
+        sqlx::query_scalar("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+            .fetch_optional(&pool)
+            .await?;
+    if let Some(collation) = collation.filter(|c| c != "C" && c != "POSIX") {
+        tracing::warn!(
+            collation,
+            "the database's collation is not C: lists ordered by text may differ from SQLite's order; \
+             create it with LC_COLLATE 'C' (see the README, Storage)"
+        );
+    }
+    Ok(pool)
+}
+
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     if url.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(url).map_err(|source| StoreError::Url {
-            url: url.to_owned(),
+            url: redacted(url),
             source,
         })
     } else {
@@ -130,8 +317,28 @@ fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     }
 }
 
-/// The database file behind `url`, when it names one (not `sqlite::memory:`).
+/// The `sqlite://` URL the `Any` driver opens: the file (percent-encoded where a URL needs it) and
+/// nothing else, the rest being set per connection.
+fn sqlite_url(options: &SqliteConnectOptions) -> String {
+    let path = options.get_filename().to_string_lossy().into_owned();
+    let mut encoded = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => encoded.push_str("%25"),
+            '?' => encoded.push_str("%3F"),
+            '#' => encoded.push_str("%23"),
+            ' ' => encoded.push_str("%20"),
+            c => encoded.push(c),
+        }
+    }
+    format!("sqlite://{encoded}")
+}
+
+/// The database file behind `url`, when it names one (not `sqlite::memory:`, not PostgreSQL).
 pub fn database_file(url: &str) -> Option<PathBuf> {
+    if Engine::of_url(url) == Engine::Postgres {
+        return None;
+    }
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -140,13 +347,89 @@ pub fn database_file(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
+/// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so the write lock is taken at the start
+/// rather than at the first write (a deferred transaction that later needs it fails with "database
+/// is locked" instead of waiting); plain `BEGIN` on PostgreSQL, whose row locks need no such thing.
+/// Callers take their [`WriteLock`] turn first.
+pub async fn begin_write(pool: &DbPool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+    match Engine::of_pool(pool) {
+        Engine::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Engine::Postgres => pool.begin().await,
+    }
+}
+
+/// `$first, $first + 1, …`: `count` numbered placeholders, for an `IN (…)` list or a `VALUES` row
+/// whose length is known only at run time. Only placeholders are generated; every value is bound.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The advisory-lock key of "a Sentinel instance runs on this database" ("SENTINEL" in ASCII).
+pub const INSTANCE_LOCK_KEY: i64 = 0x5345_4E54_494E_454C;
+
+/// This process's hold on "the instance running on this database", kept while the bot runs.
+///
+/// Several instances on one database are not safe yet (README, "Running several instances"). On
+/// PostgreSQL the hold is a session advisory lock on a connection of its own: a second instance
+/// finds it taken and warns. It does not refuse to start: the server may believe a dead host's
+/// connection alive for a long time, and a refusal would then keep the replacement out. On SQLite
+/// there is nothing to hold (one process per file, as before).
+#[derive(Debug)]
+pub struct InstanceClaim {
+    conn: Option<Conn>,
+    alone: bool,
+}
+
+impl InstanceClaim {
+    /// False when another instance held the claim at start.
+    pub fn alone(&self) -> bool {
+        self.alone
+    }
+
+    /// Gives the claim up (the connection closes, and with it the lock).
+    pub async fn release(self) {
+        if let Some(conn) = self.conn {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+}
+
+/// Claims the database for this instance (see [`InstanceClaim`]).
+pub async fn claim_instance(pool: &DbPool) -> Result<InstanceClaim, sqlx::Error> {
+    if Engine::of_pool(pool) == Engine::Sqlite {
+        return Ok(InstanceClaim {
+            conn: None,
+            alone: true,
+        });
+    }
+    // Out of the pool: the lock lives as long as this one session.
+    let mut conn = pool.acquire().await?.detach();
+    let alone: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(INSTANCE_LOCK_KEY)
+        .fetch_one(&mut conn)
+        .await?;
+    if !alone {
+        let _ = conn.close().await;
+        return Ok(InstanceClaim { conn: None, alone });
+    }
+    Ok(InstanceClaim {
+        conn: Some(conn),
+        alone,
+    })
+}
+
 /// Serialises write transactions in arrival order.
 ///
 /// SQLite has one writer at a time, and a writer that finds the lock taken does not queue: its busy
 /// handler sleeps (1, 2, 5 … 100 ms) and tries again. Under load a task that commits back to back
 /// (the timer engine, the inbox writer) keeps winning and the others wait for seconds — measured:
-/// timer lateness p99 of 161–974 ms. Every writer takes this FIFO lock before `BEGIN IMMEDIATE`
-/// (or a single-statement write) and holds it until commit, which turns that into a fair queue.
+/// timer lateness p99 of 161–974 ms. Every writer takes this FIFO lock before [`begin_write`] (or a
+/// single-statement write) and holds it until commit, which turns that into a fair queue. On
+/// PostgreSQL it stays: it orders this instance's writers only (other instances are not affected),
+/// and the writers of one instance would mostly wait for each other's row locks anyway.
 #[derive(Debug, Default)]
 pub struct WriteLock(tokio::sync::Mutex<()>);
 
@@ -168,66 +451,4 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_file_behind_a_url() {
-        assert_eq!(
-            database_file("sqlite://sentinel.db"),
-            Some(PathBuf::from("sentinel.db"))
-        );
-        assert_eq!(
-            database_file("sqlite:/var/lib/s.db?mode=rwc"),
-            Some(PathBuf::from("/var/lib/s.db"))
-        );
-        assert_eq!(database_file("data/s.db"), Some(PathBuf::from("data/s.db")));
-        assert_eq!(database_file("sqlite::memory:"), None);
-    }
-
-    #[tokio::test]
-    async fn opening_creates_the_file_in_wal_mode_with_foreign_keys() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("new.db");
-        let pool = open(&format!("sqlite://{}", path.display()), Duration::from_secs(1))
-            .await
-            .expect("open");
-        assert!(path.exists());
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&pool)
-            .await
-            .expect("pragma");
-        assert_eq!(mode, "wal");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&pool)
-            .await
-            .expect("pragma");
-        assert_eq!(fk, 1);
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&pool)
-            .await
-            .expect("pragma");
-        assert_eq!(sync, 2, "synchronous = FULL");
-    }
-
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn the_database_and_its_wal_and_shm_files_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("private.db");
-        let pool = open(&format!("sqlite://{}", path.display()), Duration::from_secs(1))
-            .await
-            .expect("open");
-        sqlx::query("INSERT INTO security_log (at, kind, source, detail) VALUES (0, 'k', 's', 'd')")
-            .execute(&pool)
-            .await
-            .expect("write");
-        for suffix in ["", "-wal", "-shm"] {
-            let file = dir.path().join(format!("private.db{suffix}"));
-            let mode = std::fs::metadata(&file).expect("exists").permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{}", file.display());
-        }
-        pool.close().await;
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
 //! The `outbox` and `message_refs` tables: messages on their way out, and where they landed.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::{from_ms, to_ms};
 use crate::ids::{ChannelRef, Platform};
@@ -61,11 +62,7 @@ pub struct NewOutbound<'a> {
 
 /// Enqueues one message. Order is kept only where it matters (see [`chains`]); among the rows that
 /// may go, the most severe message goes first.
-pub async fn enqueue(
-    conn: &mut SqliteConnection,
-    row: &NewOutbound<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn enqueue(conn: &mut Conn, row: &NewOutbound<'_>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let message = serde_json::to_string(row.message).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     let space = row
         .space
@@ -76,7 +73,7 @@ pub async fn enqueue(
     sqlx::query(
         "INSERT INTO outbox (idempotency_key, platform, channel, op, message_key, thread_key, order_key, depends_on,
            priority, recipient, response_url, message, space, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(&row.idempotency_key)
     .bind(row.platform.as_str())
@@ -176,7 +173,7 @@ pub struct Outbound {
 
 /// Rows for `platform` that are due and may go (see [`chains`]), most severe first, then oldest.
 pub async fn due(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     platform: Platform,
     now: DateTime<Utc>,
     limit: usize,
@@ -187,11 +184,11 @@ pub async fn due(
         "SELECT id, idempotency_key, channel, op, recipient, response_url, message, space, attempts, outcome_unknown
          FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.channel ORDER BY o.priority DESC, o.id) AS place
                FROM outbox o
-               WHERE o.state = 'pending' AND o.platform = ?1 AND o.next_attempt_at <= ?2 AND ",
+               WHERE o.state = 'pending' AND o.platform = $1 AND o.next_attempt_at <= $2 AND ",
         may_go!(),
-        ")
-         WHERE place <= ?4
-         ORDER BY priority DESC, id LIMIT ?3"
+        ") AS due
+         WHERE place <= $4
+         ORDER BY priority DESC, id LIMIT $3"
     ))
     .bind(platform.as_str())
     .bind(to_ms(now))
@@ -228,11 +225,11 @@ pub async fn due(
 /// may go (see [`chains`]) is due, and whether it is an ephemeral reply (which is never paced).
 /// Rows held up behind another row are left out: they can go only once that one has, and its
 /// delivery wakes the worker. Sleeping until the earliest of these times never wakes for nothing.
-pub async fn next_due(conn: &mut SqliteConnection, platform: Platform) -> Result<Vec<ChannelDue>, sqlx::Error> {
+pub async fn next_due(conn: &mut Conn, platform: Platform) -> Result<Vec<ChannelDue>, sqlx::Error> {
     let rows = sqlx::query(concat!(
         "SELECT o.channel, o.op = 'ephemeral' AS ephemeral, MIN(o.next_attempt_at) AS at
          FROM outbox o
-         WHERE o.state = 'pending' AND o.platform = ?1 AND ",
+         WHERE o.state = 'pending' AND o.platform = $1 AND ",
         may_go!(),
         " GROUP BY o.channel, o.op = 'ephemeral'"
     ))
@@ -263,13 +260,13 @@ pub struct ChannelDue {
 
 /// Where a keyed message landed on a platform.
 pub async fn find_ref(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     platform: Platform,
     channel: &str,
     key: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT platform_message_id FROM message_refs WHERE platform = ? AND channel = ? AND message_key = ?",
+        "SELECT platform_message_id FROM message_refs WHERE platform = $1 AND channel = $2 AND message_key = $3",
     )
     .bind(platform.as_str())
     .bind(channel)
@@ -280,15 +277,15 @@ pub async fn find_ref(
 
 /// Records a delivery: the row is done, and a keyed message's platform id is remembered.
 pub async fn mark_delivered(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     platform: Platform,
     row: &Outbound,
     platform_message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET state = 'delivered', delivered_at = ?, platform_message_id = ?, attempts = attempts + 1
-         WHERE id = ?",
+        "UPDATE outbox SET state = 'delivered', delivered_at = $1, platform_message_id = $2, attempts = attempts + 1
+         WHERE id = $3",
     )
     .bind(to_ms(now))
     .bind(platform_message_id)
@@ -298,7 +295,7 @@ pub async fn mark_delivered(
     if let (Some(key), Op::Post) = (&row.message.key, row.op) {
         sqlx::query(
             "INSERT INTO message_refs (platform, channel, message_key, platform_message_id, updated_at)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (platform, channel, message_key) DO UPDATE SET platform_message_id = excluded.platform_message_id,
                updated_at = excluded.updated_at",
         )
@@ -315,19 +312,20 @@ pub async fn mark_delivered(
 
 /// Schedules another attempt; `outcome_unknown` when the failed attempt may have been carried out.
 pub async fn mark_retry(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: i64,
     next_attempt_at: DateTime<Utc>,
     error: &str,
     outcome_unknown: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
-           outcome_unknown = (outcome_unknown OR ?) WHERE id = ?",
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
+           outcome_unknown = CASE WHEN $3 = 1 THEN 1 ELSE outcome_unknown END WHERE id = $4",
     )
     .bind(to_ms(next_attempt_at))
     .bind(error)
-    .bind(outcome_unknown)
+    // An integer flag on both engines (PostgreSQL has no OR of integers).
+    .bind(i64::from(outcome_unknown))
     .bind(id)
     .execute(conn)
     .await?;
@@ -335,8 +333,8 @@ pub async fn mark_retry(
 }
 
 /// Gives up on a row; it stays visible (`sentinel dead list`) and can be retried.
-pub async fn mark_failed(conn: &mut SqliteConnection, id: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?")
+pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2")
         .bind(error)
         .bind(id)
         .execute(conn)
@@ -360,9 +358,9 @@ pub struct FailedMessage {
 }
 
 /// Every failed message, oldest first.
-pub async fn failed(conn: &mut SqliteConnection) -> Result<Vec<FailedMessage>, sqlx::Error> {
+pub async fn failed(conn: &mut Conn) -> Result<Vec<FailedMessage>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, platform, channel, json_extract(message, '$.text') AS text, attempts, last_error
+        "SELECT id, platform, channel, message, attempts, last_error
          FROM outbox WHERE state = 'failed' ORDER BY id",
     )
     .fetch_all(conn)
@@ -376,7 +374,7 @@ pub async fn failed(conn: &mut SqliteConnection) -> Result<Vec<FailedMessage>, s
                     row.try_get::<String, _>("platform")?,
                     row.try_get::<String, _>("channel")?
                 ),
-                text: row.try_get::<Option<String>, _>("text")?.unwrap_or_default(),
+                text: message_text(&row.try_get::<String, _>("message")?),
                 attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
                 error: row.try_get::<Option<String>, _>("last_error")?.unwrap_or_default(),
             })
@@ -384,14 +382,18 @@ pub async fn failed(conn: &mut SqliteConnection) -> Result<Vec<FailedMessage>, s
         .collect()
 }
 
+/// The `text` of a stored message (its summary line), or nothing when it has none.
+fn message_text(message: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|value| value.get("text").and_then(serde_json::Value::as_str).map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// Puts failed messages back in the queue: `id` alone, or all. Returns how many.
-pub async fn requeue_failed(
-    conn: &mut SqliteConnection,
-    id: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+pub async fn requeue_failed(conn: &mut Conn, id: Option<i64>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?1 WHERE state = 'failed' AND (?2 IS NULL OR id = ?2)",
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $1 WHERE state = 'failed' AND ($2 IS NULL OR id = $2)",
     )
     .bind(to_ms(now))
     .bind(id)
@@ -410,9 +412,10 @@ pub struct OutboxCounts {
 }
 
 /// Current counts.
-pub async fn counts(conn: &mut SqliteConnection) -> Result<OutboxCounts, sqlx::Error> {
+pub async fn counts(conn: &mut Conn) -> Result<OutboxCounts, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(state = 'pending'), 0) AS pending, COALESCE(SUM(state = 'failed'), 0) AS failed FROM outbox",
+        "SELECT COUNT(CASE WHEN state = 'pending' THEN 1 END) AS pending,
+                COUNT(CASE WHEN state = 'failed' THEN 1 END) AS failed FROM outbox",
     )
     .fetch_one(conn)
     .await?;
@@ -423,9 +426,9 @@ pub async fn counts(conn: &mut SqliteConnection) -> Result<OutboxCounts, sqlx::E
 }
 
 /// Deletes delivered rows older than `before` (the message refs stay, so edits still find their message).
-pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < ?")
+        sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < $1")
             .bind(to_ms(before))
             .execute(conn)
             .await?

@@ -2,8 +2,9 @@
 //! never more than [`MAX_DETAIL_CHARS`] of detail: what a sender wrote (a header, a repository name)
 //! must not make a row as large as the sender likes.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::to_ms;
 
@@ -12,7 +13,7 @@ pub const MAX_DETAIL_CHARS: usize = 300;
 
 /// Records one security-relevant event.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     at: DateTime<Utc>,
     kind: &str,
     source: &str,
@@ -24,14 +25,14 @@ pub async fn record(
 /// Records `count` events of one kind from one source in one row (repeated rejections from one
 /// client, summed up).
 pub async fn record_repeated(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     at: DateTime<Utc>,
     kind: &str,
     source: &str,
     detail: &str,
     count: u64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO security_log (at, kind, source, detail, count) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO security_log (at, kind, source, detail, count) VALUES ($1, $2, $3, $4, $5)")
         .bind(to_ms(at))
         .bind(clip(kind, 64))
         .bind(clip(source, 64))
@@ -43,26 +44,21 @@ pub async fn record_repeated(
 }
 
 /// Counts entries of `kind` since `since` (all kinds when `kind` is `None`), summed rows included.
-pub async fn count_since(
-    conn: &mut SqliteConnection,
-    kind: Option<&str>,
-    since: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(SUM(count), 0) FROM security_log WHERE at >= ? AND (?2 IS NULL OR kind = ?2)")
-        .bind(to_ms(since))
-        .bind(kind)
-        .fetch_one(conn)
-        .await
+pub async fn count_since(conn: &mut Conn, kind: Option<&str>, since: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM security_log WHERE at >= $1 AND ($2 IS NULL OR kind = $2)",
+    )
+    .bind(to_ms(since))
+    .bind(kind)
+    .fetch_one(conn)
+    .await
 }
 
 /// Entries since `since`, counted by kind, most frequent first (a row summing repeated rejections
 /// counts for as many as it stands for).
-pub async fn counts_by_kind_since(
-    conn: &mut SqliteConnection,
-    since: DateTime<Utc>,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn counts_by_kind_since(conn: &mut Conn, since: DateTime<Utc>) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let rows =
-        sqlx::query("SELECT kind, SUM(count) AS n FROM security_log WHERE at >= ? GROUP BY kind ORDER BY n DESC, kind")
+        sqlx::query("SELECT kind, CAST(SUM(count) AS BIGINT) AS n FROM security_log WHERE at >= $1 GROUP BY kind ORDER BY n DESC, kind")
             .bind(to_ms(since))
             .fetch_all(conn)
             .await?;

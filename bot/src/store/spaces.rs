@@ -1,8 +1,9 @@
 //! The `spaces` table: which spaces plugins asked for on which platform, and the platform's id of
 //! each once it is open.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::to_ms;
 use crate::ids::{Platform, SpaceKey};
@@ -10,7 +11,7 @@ use crate::ids::{Platform, SpaceKey};
 /// Records that `key` is wanted on `platform` under `parent`. Returns false when it already was
 /// (then nothing is enqueued again: a space opens once per platform, whatever replays happen).
 pub async fn request(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     platform: Platform,
     key: &SpaceKey,
     name: &str,
@@ -18,7 +19,7 @@ pub async fn request(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO spaces (platform, key, name, parent, requested_at) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO spaces (platform, key, name, parent, requested_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (platform, key) DO NOTHING",
     )
     .bind(platform.as_str())
@@ -32,8 +33,8 @@ pub async fn request(
 }
 
 /// The platforms `key` was asked for on, opened or not.
-pub async fn platforms(conn: &mut SqliteConnection, key: &SpaceKey) -> Result<Vec<Platform>, sqlx::Error> {
-    let names: Vec<String> = sqlx::query_scalar("SELECT platform FROM spaces WHERE key = ? ORDER BY platform")
+pub async fn platforms(conn: &mut Conn, key: &SpaceKey) -> Result<Vec<Platform>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar("SELECT platform FROM spaces WHERE key = $1 ORDER BY platform")
         .bind(key.as_str())
         .fetch_all(conn)
         .await?;
@@ -52,8 +53,8 @@ pub enum SpaceState {
 }
 
 /// The state of `key` on `platform`.
-pub async fn state(conn: &mut SqliteConnection, platform: Platform, key: &SpaceKey) -> Result<SpaceState, sqlx::Error> {
-    let row = sqlx::query("SELECT channel_id FROM spaces WHERE platform = ? AND key = ?")
+pub async fn state(conn: &mut Conn, platform: Platform, key: &SpaceKey) -> Result<SpaceState, sqlx::Error> {
+    let row = sqlx::query("SELECT channel_id FROM spaces WHERE platform = $1 AND key = $2")
         .bind(platform.as_str())
         .bind(key.as_str())
         .fetch_optional(conn)
@@ -69,13 +70,13 @@ pub async fn state(conn: &mut SqliteConnection, platform: Platform, key: &SpaceK
 
 /// Records the platform's id of an opened space.
 pub async fn opened(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     platform: Platform,
     key: &SpaceKey,
     channel_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE spaces SET channel_id = ?, created_at = ? WHERE platform = ? AND key = ?")
+    sqlx::query("UPDATE spaces SET channel_id = $1, created_at = $2 WHERE platform = $3 AND key = $4")
         .bind(channel_id)
         .bind(to_ms(now))
         .bind(platform.as_str())

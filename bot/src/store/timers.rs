@@ -2,9 +2,10 @@
 
 use std::str::FromStr;
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::{from_ms, inbox, to_ms};
 use crate::event::{NewEvent, ScheduleTick, TimerFired};
@@ -16,7 +17,7 @@ const SCHEDULE_PREFIX: &str = "schedule:";
 
 /// Sets (or replaces) `owner`'s timer `key` to fire at `due_at` with `payload`.
 pub async fn set(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     owner: &str,
     key: &str,
     due_at: DateTime<Utc>,
@@ -24,7 +25,7 @@ pub async fn set(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO timers (owner, key, due_at, payload, created_at) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO timers (owner, key, due_at, payload, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (owner, key) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload",
     )
     .bind(owner)
@@ -38,8 +39,8 @@ pub async fn set(
 }
 
 /// Cancels one timer. Returns whether it existed.
-pub async fn cancel(conn: &mut SqliteConnection, owner: &str, key: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM timers WHERE owner = ? AND key = ?")
+pub async fn cancel(conn: &mut Conn, owner: &str, key: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM timers WHERE owner = $1 AND key = $2")
         .bind(owner)
         .bind(key)
         .execute(conn)
@@ -49,22 +50,23 @@ pub async fn cancel(conn: &mut SqliteConnection, owner: &str, key: &str) -> Resu
 }
 
 /// Cancels every timer of `owner` whose key starts with `prefix`. Returns how many.
-pub async fn cancel_prefix(conn: &mut SqliteConnection, owner: &str, prefix: &str) -> Result<u64, sqlx::Error> {
-    // A key range rather than LIKE: it uses the (owner, key) index and needs no escaping of % and _.
+pub async fn cancel_prefix(conn: &mut Conn, owner: &str, prefix: &str) -> Result<u64, sqlx::Error> {
+    // A compared prefix rather than LIKE (no escaping of % and _, and no case folding) or a key range
+    // (which depends on the collation: PostgreSQL's default one is not byte order).
     Ok(
-        sqlx::query("DELETE FROM timers WHERE owner = ? AND key >= ? AND key < ?")
+        sqlx::query("DELETE FROM timers WHERE owner = $1 AND substr(key, 1, CAST($3 AS INTEGER)) = $2")
             .bind(owner)
             .bind(prefix)
-            .bind(prefix_end(prefix))
+            .bind(prefix_chars(prefix))
             .execute(conn)
             .await?
             .rows_affected(),
     )
 }
 
-/// The smallest string greater than every string starting with `prefix`.
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
+/// The length of `prefix` as SQL's `substr` counts it (characters, on both engines).
+fn prefix_chars(prefix: &str) -> i64 {
+    i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX)
 }
 
 /// One pending timer, as a plugin lists it.
@@ -79,13 +81,13 @@ pub struct PendingTimer {
 }
 
 /// `owner`'s pending timers whose keys start with `prefix`, soonest first.
-pub async fn list(conn: &mut SqliteConnection, owner: &str, prefix: &str) -> Result<Vec<PendingTimer>, sqlx::Error> {
+pub async fn list(conn: &mut Conn, owner: &str, prefix: &str) -> Result<Vec<PendingTimer>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT key, due_at, payload FROM timers WHERE owner = ? AND key >= ? AND key < ? ORDER BY due_at, id",
+        "SELECT key, due_at, payload FROM timers WHERE owner = $1 AND substr(key, 1, CAST($3 AS INTEGER)) = $2 ORDER BY due_at, id",
     )
     .bind(owner)
     .bind(prefix)
-    .bind(prefix_end(prefix))
+    .bind(prefix_chars(prefix))
     .fetch_all(conn)
     .await?;
     rows.into_iter()
@@ -101,7 +103,7 @@ pub async fn list(conn: &mut SqliteConnection, owner: &str, prefix: &str) -> Res
 }
 
 /// When the earliest timer is due.
-pub async fn earliest(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn earliest(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let at: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
         .fetch_one(conn)
         .await?;
@@ -109,16 +111,16 @@ pub async fn earliest(conn: &mut SqliteConnection) -> Result<Option<DateTime<Utc
 }
 
 /// Number of pending timers.
-pub async fn count(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM timers").fetch_one(conn).await
 }
 
 /// Turns up to `limit` due timers into inbox events: one-shot timers are deleted, schedules re-arm
 /// for their next occurrence after `now`. Run inside a transaction so each fires exactly once.
 /// Returns how many fired.
-pub async fn fire_due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: usize) -> Result<usize, sqlx::Error> {
+pub async fn fire_due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<usize, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, owner, key, due_at, payload, cron, time_zone FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+        "SELECT id, owner, key, due_at, payload, cron, time_zone FROM timers WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2",
     )
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -137,7 +139,7 @@ pub async fn fire_due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: us
                 let tz = tz.and_then(|t| Tz::from_str(&t).ok()).unwrap_or(Tz::UTC);
                 match parse_cron(expr).ok().and_then(|s| next_occurrence(&s, tz, now)) {
                     Some(next) => {
-                        sqlx::query("UPDATE timers SET due_at = ? WHERE id = ?")
+                        sqlx::query("UPDATE timers SET due_at = $1 WHERE id = $2")
                             .bind(to_ms(next))
                             .bind(id)
                             .execute(&mut *conn)
@@ -145,7 +147,7 @@ pub async fn fire_due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: us
                     }
                     None => {
                         // An expression with no future occurrence (a past year) fires its last time.
-                        sqlx::query("DELETE FROM timers WHERE id = ?")
+                        sqlx::query("DELETE FROM timers WHERE id = $1")
                             .bind(id)
                             .execute(&mut *conn)
                             .await?;
@@ -165,7 +167,7 @@ pub async fn fire_due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: us
                 }
             }
             _ => {
-                sqlx::query("DELETE FROM timers WHERE id = ?")
+                sqlx::query("DELETE FROM timers WHERE id = $1")
                     .bind(id)
                     .execute(&mut *conn)
                     .await?;
@@ -194,7 +196,7 @@ pub async fn fire_due(conn: &mut SqliteConnection, now: DateTime<Utc>, limit: us
 /// occurrence missed while Sentinel was down fires on start (or is skipped, by its policy); a new
 /// or changed one is armed for its next occurrence.
 pub async fn ensure_schedule(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     owner: &str,
     schedule: &Schedule,
     now: DateTime<Utc>,
@@ -203,7 +205,7 @@ pub async fn ensure_schedule(
     let next = next_occurrence(&parsed, schedule.time_zone, now).ok_or(ScheduleError::NoOccurrence)?;
     let key = format!("{SCHEDULE_PREFIX}{}", schedule.name);
     let tz = schedule.time_zone.name();
-    let existing = sqlx::query("SELECT due_at, cron, time_zone FROM timers WHERE owner = ? AND key = ?")
+    let existing = sqlx::query("SELECT due_at, cron, time_zone FROM timers WHERE owner = $1 AND key = $2")
         .bind(owner)
         .bind(&key)
         .fetch_optional(&mut *conn)
@@ -220,7 +222,7 @@ pub async fn ensure_schedule(
     };
     sqlx::query(
         "INSERT INTO timers (owner, key, due_at, payload, cron, time_zone, missed, created_at)
-         VALUES (?, ?, ?, 'null', ?, ?, ?, ?)
+         VALUES ($1, $2, $3, 'null', $4, $5, $6, $7)
          ON CONFLICT (owner, key) DO UPDATE SET due_at = excluded.due_at, cron = excluded.cron,
            time_zone = excluded.time_zone, missed = excluded.missed",
     )
@@ -237,16 +239,18 @@ pub async fn ensure_schedule(
 }
 
 /// Removes schedule rows of `owner` that are no longer declared.
-pub async fn retire_schedules(conn: &mut SqliteConnection, owner: &str, keep: &[String]) -> Result<u64, sqlx::Error> {
+pub async fn retire_schedules(conn: &mut Conn, owner: &str, keep: &[String]) -> Result<u64, sqlx::Error> {
     let keep: Vec<String> = keep.iter().map(|name| format!("{SCHEDULE_PREFIX}{name}")).collect();
-    Ok(sqlx::query(
-        "DELETE FROM timers WHERE owner = ? AND cron IS NOT NULL AND key NOT IN (SELECT value FROM json_each(?))",
-    )
-    .bind(owner)
-    .bind(serde_json::Value::from(keep).to_string())
-    .execute(conn)
-    .await?
-    .rows_affected())
+    let mut sql = String::from("DELETE FROM timers WHERE owner = $1 AND cron IS NOT NULL");
+    if !keep.is_empty() {
+        sql.push_str(&format!(" AND key NOT IN ({})", super::placeholders(2, keep.len())));
+    }
+    // Only placeholders are generated; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
+    for key in &keep {
+        query = query.bind(key);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
 }
 
 /// A schedule that cannot be armed.

@@ -21,8 +21,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use sentinel_bot::store::DbPool;
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response as WsResponse};
@@ -100,7 +100,7 @@ struct State_ {
     early_followups: Vec<(String, Value)>,
     direct_messages: Vec<Value>,
     violations: Vec<String>,
-    pool: Option<SqlitePool>,
+    pool: Option<DbPool>,
 }
 
 /// The fake; cheap to clone.
@@ -143,7 +143,7 @@ impl FakeGateway {
     }
 
     /// Lets the fake count inbox rows when a callback arrives.
-    pub fn watch_inbox(&self, pool: SqlitePool) {
+    pub fn watch_inbox(&self, pool: DbPool) {
         self.state.lock().unwrap().pool = Some(pool);
     }
 
@@ -482,7 +482,7 @@ impl FakeGateway {
             (known, state.pool.clone())
         };
         let stored_before = match pool {
-            Some(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE dedup_key LIKE '%' || ?")
+            Some(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE dedup_key LIKE '%' || $1")
                 .bind(interaction)
                 .fetch_one(&pool)
                 .await

@@ -2,9 +2,9 @@
 //! (`migrations/0011_alert_digests.sql`), all used on the dispatcher's transaction.
 
 use chrono::{DateTime, Utc};
-use sentinel_bot::store::{from_ms, to_ms};
+use sentinel_bot::store::{Conn, from_ms, to_ms};
 use sentinel_bot::{Mention, PluginError, Severity};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::digest_layout::Entry;
 use super::normalize::{Alert, AlertState};
@@ -12,23 +12,23 @@ use super::normalize::{Alert, AlertState};
 /// Records a new alert for `channel` and returns how many arrived there within `window` up to
 /// and including it. Arrivals older than the window are forgotten.
 pub async fn arrive(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     channel: &str,
     now: DateTime<Utc>,
     window: chrono::Duration,
 ) -> Result<u64, PluginError> {
     let since = to_ms(now - window);
-    sqlx::query("DELETE FROM alert_arrivals WHERE channel = ? AND at <= ?")
+    sqlx::query("DELETE FROM alert_arrivals WHERE channel = $1 AND at <= $2")
         .bind(channel)
         .bind(since)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO alert_arrivals (channel, at) VALUES (?, ?)")
+    sqlx::query("INSERT INTO alert_arrivals (channel, at) VALUES ($1, $2)")
         .bind(channel)
         .bind(to_ms(now))
         .execute(&mut *conn)
         .await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_arrivals WHERE channel = ? AND at > ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_arrivals WHERE channel = $1 AND at > $2")
         .bind(channel)
         .bind(since)
         .fetch_one(conn)
@@ -37,9 +37,9 @@ pub async fn arrive(
 }
 
 /// The digest gathering alerts for `channel`, when there is one.
-pub async fn gathering(conn: &mut SqliteConnection, channel: &str) -> Result<Option<i64>, PluginError> {
+pub async fn gathering(conn: &mut Conn, channel: &str) -> Result<Option<i64>, PluginError> {
     Ok(
-        sqlx::query_scalar("SELECT id FROM alert_digests WHERE channel = ? AND state = 'gathering'")
+        sqlx::query_scalar("SELECT id FROM alert_digests WHERE channel = $1 AND state = 'gathering'")
             .bind(channel)
             .fetch_optional(conn)
             .await?,
@@ -47,8 +47,8 @@ pub async fn gathering(conn: &mut SqliteConnection, channel: &str) -> Result<Opt
 }
 
 /// When the last digest of `channel` was posted.
-pub async fn last_posted(conn: &mut SqliteConnection, channel: &str) -> Result<Option<DateTime<Utc>>, PluginError> {
-    let at: Option<i64> = sqlx::query_scalar("SELECT MAX(posted_at) FROM alert_digests WHERE channel = ?")
+pub async fn last_posted(conn: &mut Conn, channel: &str) -> Result<Option<DateTime<Utc>>, PluginError> {
+    let at: Option<i64> = sqlx::query_scalar("SELECT MAX(posted_at) FROM alert_digests WHERE channel = $1")
         .bind(channel)
         .fetch_one(conn)
         .await?;
@@ -57,13 +57,13 @@ pub async fn last_posted(conn: &mut SqliteConnection, channel: &str) -> Result<O
 
 /// Opens a gathering digest for `channel`, to be posted at `flush_at`; returns its id.
 pub async fn open(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     channel: &str,
     now: DateTime<Utc>,
     flush_at: DateTime<Utc>,
 ) -> Result<i64, PluginError> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO alert_digests (channel, state, opened_at, flush_at) VALUES (?, 'gathering', ?, ?) RETURNING id",
+        "INSERT INTO alert_digests (channel, state, opened_at, flush_at) VALUES ($1, 'gathering', $2, $3) RETURNING id",
     )
     .bind(channel)
     .bind(to_ms(now))
@@ -75,14 +75,14 @@ pub async fn open(
 /// Adds an alert to digest `digest` of `channel`. Returns false when the alert is listed in a
 /// digest of that channel already.
 pub async fn add(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     digest: i64,
     channel: &str,
     alert_key: &str,
     mentions: &[Mention],
 ) -> Result<bool, PluginError> {
     let added = sqlx::query(
-        "INSERT INTO alert_digest_entries (alert_key, channel, digest_id, mentions) VALUES (?, ?, ?, ?)
+        "INSERT INTO alert_digest_entries (alert_key, channel, digest_id, mentions) VALUES ($1, $2, $3, $4)
          ON CONFLICT (alert_key, channel) DO NOTHING",
     )
     .bind(alert_key)
@@ -109,8 +109,8 @@ pub struct Digest {
 }
 
 /// Digest `id`.
-pub async fn digest(conn: &mut SqliteConnection, id: i64) -> Result<Option<Digest>, PluginError> {
-    let row = sqlx::query("SELECT channel, state, parts FROM alert_digests WHERE id = ?")
+pub async fn digest(conn: &mut Conn, id: i64) -> Result<Option<Digest>, PluginError> {
+    let row = sqlx::query("SELECT channel, state, parts FROM alert_digests WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -125,10 +125,10 @@ pub async fn digest(conn: &mut SqliteConnection, id: i64) -> Result<Option<Diges
 }
 
 /// The alerts digest `id` gathered, as they are now, with who to mention for each.
-pub async fn gathered(conn: &mut SqliteConnection, id: i64) -> Result<Vec<(Alert, Vec<Mention>)>, PluginError> {
+pub async fn gathered(conn: &mut Conn, id: i64) -> Result<Vec<(Alert, Vec<Mention>)>, PluginError> {
     let rows = sqlx::query(
         "SELECT a.data, e.mentions FROM alert_digest_entries e JOIN alerts a ON a.key = e.alert_key
-         WHERE e.digest_id = ? ORDER BY a.number, a.key",
+         WHERE e.digest_id = $1 ORDER BY a.number NULLS FIRST, a.key",
     )
     .bind(id)
     .fetch_all(conn)
@@ -145,11 +145,11 @@ pub async fn gathered(conn: &mut SqliteConnection, id: i64) -> Result<Vec<(Alert
 
 /// Fixes how `entry` is listed: in `part` of digest `digest`, under its severity and repository,
 /// with its line; its changes up to now count as shown.
-pub async fn list(conn: &mut SqliteConnection, digest: i64, part: u32, entry: &Entry) -> Result<(), PluginError> {
+pub async fn list(conn: &mut Conn, digest: i64, part: u32, entry: &Entry) -> Result<(), PluginError> {
     sqlx::query(
-        "UPDATE alert_digest_entries SET part = ?, severity = ?, repository = ?, line = ?,
-                noted_change = (SELECT COALESCE(MAX(id), 0) FROM alert_changes WHERE alert_key = ?)
-         WHERE digest_id = ? AND alert_key = ?",
+        "UPDATE alert_digest_entries SET part = $1, severity = $2, repository = $3, line = $4,
+                noted_change = (SELECT COALESCE(MAX(id), 0) FROM alert_changes WHERE alert_key = $5)
+         WHERE digest_id = $6 AND alert_key = $7",
     )
     .bind(i64::from(part))
     .bind(entry.severity.as_str())
@@ -164,8 +164,8 @@ pub async fn list(conn: &mut SqliteConnection, digest: i64, part: u32, entry: &E
 }
 
 /// Marks digest `id` posted as `parts` messages.
-pub async fn posted(conn: &mut SqliteConnection, id: i64, parts: u32, now: DateTime<Utc>) -> Result<(), PluginError> {
-    sqlx::query("UPDATE alert_digests SET state = 'posted', posted_at = ?, parts = ? WHERE id = ?")
+pub async fn posted(conn: &mut Conn, id: i64, parts: u32, now: DateTime<Utc>) -> Result<(), PluginError> {
+    sqlx::query("UPDATE alert_digests SET state = 'posted', posted_at = $1, parts = $2 WHERE id = $3")
         .bind(to_ms(now))
         .bind(i64::from(parts))
         .bind(id)
@@ -186,8 +186,8 @@ pub struct Listing {
 }
 
 /// Every digest listing of `alert_key`.
-pub async fn listings(conn: &mut SqliteConnection, alert_key: &str) -> Result<Vec<Listing>, PluginError> {
-    let rows = sqlx::query("SELECT channel, digest_id, part FROM alert_digest_entries WHERE alert_key = ?")
+pub async fn listings(conn: &mut Conn, alert_key: &str) -> Result<Vec<Listing>, PluginError> {
+    let rows = sqlx::query("SELECT channel, digest_id, part FROM alert_digest_entries WHERE alert_key = $1")
         .bind(alert_key)
         .fetch_all(conn)
         .await?;
@@ -206,15 +206,11 @@ pub async fn listings(conn: &mut SqliteConnection, alert_key: &str) -> Result<Ve
 /// The entries of one posted part, in the order the posting read them (sort them with
 /// [`super::digest_layout::sort`] to list them), with each alert's state now and the mentions of
 /// them all.
-pub async fn part(
-    conn: &mut SqliteConnection,
-    digest: i64,
-    part: u32,
-) -> Result<(Vec<Entry>, Vec<Mention>), PluginError> {
+pub async fn part(conn: &mut Conn, digest: i64, part: u32) -> Result<(Vec<Entry>, Vec<Mention>), PluginError> {
     let rows = sqlx::query(
         "SELECT e.alert_key, e.severity, e.repository, e.line, e.mentions, a.state
          FROM alert_digest_entries e JOIN alerts a ON a.key = e.alert_key
-         WHERE e.digest_id = ? AND e.part = ? ORDER BY a.number, a.key",
+         WHERE e.digest_id = $1 AND e.part = $2 ORDER BY a.number NULLS FIRST, a.key",
     )
     .bind(digest)
     .bind(i64::from(part))
@@ -258,11 +254,11 @@ pub struct Unnoted {
 
 /// Changes to the alerts of a posted part not yet shown or noted, oldest first, and the id of
 /// the newest.
-pub async fn unnoted(conn: &mut SqliteConnection, digest: i64, part: u32) -> Result<(Vec<Unnoted>, i64), PluginError> {
+pub async fn unnoted(conn: &mut Conn, digest: i64, part: u32) -> Result<(Vec<Unnoted>, i64), PluginError> {
     let rows = sqlx::query(
         "SELECT e.line, e.repository, c.note, c.id FROM alert_digest_entries e
          JOIN alert_changes c ON c.alert_key = e.alert_key AND c.id > e.noted_change
-         WHERE e.digest_id = ? AND e.part = ? ORDER BY c.id",
+         WHERE e.digest_id = $1 AND e.part = $2 ORDER BY c.id",
     )
     .bind(digest)
     .bind(i64::from(part))
@@ -282,13 +278,17 @@ pub async fn unnoted(conn: &mut SqliteConnection, digest: i64, part: u32) -> Res
 }
 
 /// Records that the changes of a part's alerts up to `upto` were noted.
-pub async fn noted(conn: &mut SqliteConnection, digest: i64, part: u32, upto: i64) -> Result<(), PluginError> {
-    sqlx::query("UPDATE alert_digest_entries SET noted_change = MAX(noted_change, ?) WHERE digest_id = ? AND part = ?")
-        .bind(upto)
-        .bind(digest)
-        .bind(i64::from(part))
-        .execute(conn)
-        .await?;
+pub async fn noted(conn: &mut Conn, digest: i64, part: u32, upto: i64) -> Result<(), PluginError> {
+    // The CASE keeps the larger of the two, which SQLite spells `MAX(a, b)` and PostgreSQL `GREATEST`.
+    sqlx::query(
+        "UPDATE alert_digest_entries SET noted_change = CASE WHEN noted_change > $1 THEN noted_change ELSE $1 END
+         WHERE digest_id = $2 AND part = $3",
+    )
+    .bind(upto)
+    .bind(digest)
+    .bind(i64::from(part))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -3,9 +3,9 @@
 //! together.
 
 use chrono::{DateTime, Utc};
-use sentinel_bot::store::to_ms;
+use sentinel_bot::store::{Conn, to_ms};
 use sentinel_bot::{PluginError, message};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::normalize::{Alert, AlertState};
 use super::route::Destination;
@@ -20,8 +20,8 @@ pub struct StoredAlert {
 }
 
 /// The alert with `key`, when Sentinel has seen it.
-pub async fn find(conn: &mut SqliteConnection, key: &str) -> Result<Option<StoredAlert>, PluginError> {
-    let row = sqlx::query("SELECT data, posted FROM alerts WHERE key = ?")
+pub async fn find(conn: &mut Conn, key: &str) -> Result<Option<StoredAlert>, PluginError> {
+    let row = sqlx::query("SELECT data, posted FROM alerts WHERE key = $1")
         .bind(key)
         .fetch_optional(conn)
         .await?;
@@ -34,7 +34,7 @@ pub async fn find(conn: &mut SqliteConnection, key: &str) -> Result<Option<Store
 
 /// The alert a button click names: by its key, or by the key's digest, which a platform's button
 /// carries when the key is too long for it (Discord's `custom_id` holds 100 characters).
-pub async fn find_clicked(conn: &mut SqliteConnection, value: &str) -> Result<Option<StoredAlert>, PluginError> {
+pub async fn find_clicked(conn: &mut Conn, value: &str) -> Result<Option<StoredAlert>, PluginError> {
     if let Some(found) = find(conn, value).await? {
         return Ok(Some(found));
     }
@@ -52,7 +52,7 @@ pub async fn find_clicked(conn: &mut SqliteConnection, value: &str) -> Result<Op
 
 /// Stores a newly seen alert and where it was posted.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     alert: &Alert,
     posted: &[Destination],
     now: DateTime<Utc>,
@@ -61,7 +61,7 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO alerts (key, source, repository, number, severity, state, title, data, posted,
                              first_seen_at, updated_at, closed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&alert.key)
     .bind(alert.source.as_str())
@@ -83,15 +83,15 @@ pub async fn insert(
 /// Replaces a stored alert's data and where it is posted. `closed_at` keeps the first moment of
 /// the current closure and is cleared when the alert reopens.
 pub async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     alert: &Alert,
     posted: &[Destination],
     now: DateTime<Utc>,
 ) -> Result<(), PluginError> {
     sqlx::query(
-        "UPDATE alerts SET severity = ?, state = ?, title = ?, data = ?, posted = ?, updated_at = ?,
-                closed_at = CASE WHEN ? THEN COALESCE(closed_at, ?) ELSE NULL END
-         WHERE key = ?",
+        "UPDATE alerts SET severity = $1, state = $2, title = $3, data = $4, posted = $5, updated_at = $6,
+                closed_at = CASE WHEN $7 THEN COALESCE(closed_at, $8) ELSE NULL END
+         WHERE key = $9",
     )
     .bind(alert.severity.as_str())
     .bind(alert.state.as_str())
@@ -134,12 +134,8 @@ pub struct NewChange<'a> {
 /// one change, but dismissing, reopening and dismissing again with the same reason is two. The
 /// number of changes recorded in other states grows exactly when the alert has left this state
 /// and come back, so it is part of the dedup key.
-pub async fn record_change(
-    conn: &mut SqliteConnection,
-    change: NewChange<'_>,
-    now: DateTime<Utc>,
-) -> Result<bool, PluginError> {
-    let elsewhere: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_changes WHERE alert_key = ? AND state <> ?")
+pub async fn record_change(conn: &mut Conn, change: NewChange<'_>, now: DateTime<Utc>) -> Result<bool, PluginError> {
+    let elsewhere: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_changes WHERE alert_key = $1 AND state <> $2")
         .bind(change.alert_key)
         .bind(change.state.as_str())
         .fetch_one(&mut *conn)
@@ -155,7 +151,7 @@ pub async fn record_change(
     .join("\u{1f}");
     let inserted = sqlx::query(
         "INSERT INTO alert_changes (alert_key, action, state, actor, note, at, dedup)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (dedup) DO NOTHING",
     )
     .bind(change.alert_key)

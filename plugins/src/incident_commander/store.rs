@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sentinel_bot::Severity;
-use sentinel_bot::store::{from_ms, to_ms};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sentinel_bot::store::{Conn, DbRow, from_ms, to_ms};
+use sqlx::Row;
 
 use super::model::{
     CheckItem, Incident, IncidentId, IncidentState, LinkedAlert, Stage, StageVisit, TimelineEntry, Tracking,
@@ -31,7 +30,7 @@ const COLUMNS: &str = "id, title, severity, state, stage, commander, assignee, r
      opened_at, opened_by, acknowledged_at, acknowledged_by, resolved_at, resolved_by, closed_at, closed_by, \
      respond_by, resolve_by, response_breached, resolution_breached";
 
-fn incident(row: &SqliteRow) -> Result<Incident, sqlx::Error> {
+fn incident(row: &DbRow) -> Result<Incident, sqlx::Error> {
     let time = |column: &str| -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         Ok(row.try_get::<Option<i64>, _>(column)?.map(from_ms))
     };
@@ -64,14 +63,10 @@ fn incident(row: &SqliteRow) -> Result<Incident, sqlx::Error> {
 }
 
 /// Creates an incident in state open and stage detection. Returns its id.
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    new: &NewIncident<'_>,
-    now: DateTime<Utc>,
-) -> Result<IncidentId, sqlx::Error> {
+pub async fn insert(conn: &mut Conn, new: &NewIncident<'_>, now: DateTime<Utc>) -> Result<IncidentId, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO incidents (title, severity, state, stage, repository, grouping_key, opened_at, opened_by, updated_at)
-         VALUES (?, ?, 'open', 'detection', ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, 'open', 'detection', $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(new.title)
     .bind(new.severity.as_str())
@@ -86,8 +81,8 @@ pub async fn insert(
 }
 
 /// One incident.
-pub async fn get(conn: &mut SqliteConnection, id: IncidentId) -> Result<Option<Incident>, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM incidents WHERE id = ?"));
+pub async fn get(conn: &mut Conn, id: IncidentId) -> Result<Option<Incident>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM incidents WHERE id = $1"));
     let row = sqlx::query(sql).bind(id.0).fetch_optional(conn).await?;
     row.as_ref().map(incident).transpose()
 }
@@ -102,12 +97,12 @@ pub enum Filter {
 }
 
 /// Incidents matching `filter`, at most `limit`.
-pub async fn list(conn: &mut SqliteConnection, filter: Filter, limit: i64) -> Result<Vec<Incident>, sqlx::Error> {
+pub async fn list(conn: &mut Conn, filter: Filter, limit: i64) -> Result<Vec<Incident>, sqlx::Error> {
     let sql = match filter {
         Filter::Active => {
-            format!("SELECT {COLUMNS} FROM incidents WHERE state IN ('open', 'acknowledged') ORDER BY id LIMIT ?")
+            format!("SELECT {COLUMNS} FROM incidents WHERE state IN ('open', 'acknowledged') ORDER BY id LIMIT $1")
         }
-        Filter::All => format!("SELECT {COLUMNS} FROM incidents ORDER BY id DESC LIMIT ?"),
+        Filter::All => format!("SELECT {COLUMNS} FROM incidents ORDER BY id DESC LIMIT $1"),
     };
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(limit)
@@ -117,12 +112,9 @@ pub async fn list(conn: &mut SqliteConnection, filter: Filter, limit: i64) -> Re
 }
 
 /// The active incident alerts with `grouping_key` are linked to, when there is one.
-pub async fn active_for_group(
-    conn: &mut SqliteConnection,
-    grouping_key: &str,
-) -> Result<Option<IncidentId>, sqlx::Error> {
+pub async fn active_for_group(conn: &mut Conn, grouping_key: &str) -> Result<Option<IncidentId>, sqlx::Error> {
     let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM incidents WHERE grouping_key = ? AND state IN ('open', 'acknowledged') ORDER BY id LIMIT 1",
+        "SELECT id FROM incidents WHERE grouping_key = $1 AND state IN ('open', 'acknowledged') ORDER BY id LIMIT 1",
     )
     .bind(grouping_key)
     .fetch_optional(conn)
@@ -131,9 +123,9 @@ pub async fn active_for_group(
 }
 
 /// Every incident the alert `alert_key` is linked to.
-pub async fn incidents_of_alert(conn: &mut SqliteConnection, alert_key: &str) -> Result<Vec<IncidentId>, sqlx::Error> {
+pub async fn incidents_of_alert(conn: &mut Conn, alert_key: &str) -> Result<Vec<IncidentId>, sqlx::Error> {
     let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT incident_id FROM incident_alerts WHERE alert_key = ? ORDER BY incident_id")
+        sqlx::query_scalar("SELECT incident_id FROM incident_alerts WHERE alert_key = $1 ORDER BY incident_id")
             .bind(alert_key)
             .fetch_all(conn)
             .await?;
@@ -188,7 +180,7 @@ pub enum Change<'a> {
 
 /// Applies `change` to incident `id`.
 pub async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: IncidentId,
     change: Change<'_>,
     now: DateTime<Utc>,
@@ -196,16 +188,16 @@ pub async fn update(
     let at = to_ms(now);
     let query = match change {
         Change::Acknowledge { by } => sqlx::query(
-            "UPDATE incidents SET state = 'acknowledged', acknowledged_at = COALESCE(acknowledged_at, ?),
-             acknowledged_by = COALESCE(acknowledged_by, ?), updated_at = ? WHERE id = ?",
+            "UPDATE incidents SET state = 'acknowledged', acknowledged_at = COALESCE(acknowledged_at, $1),
+             acknowledged_by = COALESCE(acknowledged_by, $2), updated_at = $3 WHERE id = $4",
         )
         .bind(at)
         .bind(by)
         .bind(at),
         Change::Resolve { by, summary } => sqlx::query(
-            "UPDATE incidents SET state = 'resolved', resolved_at = ?, resolved_by = ?, summary = COALESCE(?, summary),
-             acknowledged_at = COALESCE(acknowledged_at, ?), acknowledged_by = COALESCE(acknowledged_by, ?),
-             updated_at = ? WHERE id = ?",
+            "UPDATE incidents SET state = 'resolved', resolved_at = $1, resolved_by = $2, summary = COALESCE($3, summary),
+             acknowledged_at = COALESCE(acknowledged_at, $4), acknowledged_by = COALESCE(acknowledged_by, $5),
+             updated_at = $6 WHERE id = $7",
         )
         .bind(at)
         .bind(by)
@@ -214,40 +206,40 @@ pub async fn update(
         .bind(by)
         .bind(at),
         Change::Reopen { to } => sqlx::query(
-            "UPDATE incidents SET state = ?, resolved_at = NULL, resolved_by = NULL, closed_at = NULL, closed_by = NULL,
-             updated_at = ? WHERE id = ?",
+            "UPDATE incidents SET state = $1, resolved_at = NULL, resolved_by = NULL, closed_at = NULL, closed_by = NULL,
+             updated_at = $2 WHERE id = $3",
         )
         .bind(to.as_str())
         .bind(at),
         Change::Close { by } => {
-            sqlx::query("UPDATE incidents SET state = 'closed', closed_at = ?, closed_by = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE incidents SET state = 'closed', closed_at = $1, closed_by = $2, updated_at = $3 WHERE id = $4")
                 .bind(at)
                 .bind(by)
                 .bind(at)
         }
-        Change::Severity(severity) => sqlx::query("UPDATE incidents SET severity = ?, updated_at = ? WHERE id = ?")
+        Change::Severity(severity) => sqlx::query("UPDATE incidents SET severity = $1, updated_at = $2 WHERE id = $3")
             .bind(severity.as_str())
             .bind(at),
-        Change::Stage(stage) => sqlx::query("UPDATE incidents SET stage = ?, updated_at = ? WHERE id = ?")
+        Change::Stage(stage) => sqlx::query("UPDATE incidents SET stage = $1, updated_at = $2 WHERE id = $3")
             .bind(stage.as_str())
             .bind(at),
-        Change::Commander(name) => sqlx::query("UPDATE incidents SET commander = ?, updated_at = ? WHERE id = ?")
+        Change::Commander(name) => sqlx::query("UPDATE incidents SET commander = $1, updated_at = $2 WHERE id = $3")
             .bind(name)
             .bind(at),
-        Change::Assignee(name) => sqlx::query("UPDATE incidents SET assignee = ?, updated_at = ? WHERE id = ?")
+        Change::Assignee(name) => sqlx::query("UPDATE incidents SET assignee = $1, updated_at = $2 WHERE id = $3")
             .bind(name)
             .bind(at),
         Change::Deadlines { respond_by, resolve_by } => {
-            sqlx::query("UPDATE incidents SET respond_by = ?, resolve_by = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE incidents SET respond_by = $1, resolve_by = $2, updated_at = $3 WHERE id = $4")
                 .bind(respond_by.map(to_ms))
                 .bind(resolve_by.map(to_ms))
                 .bind(at)
         }
         Change::ResponseBreached => {
-            sqlx::query("UPDATE incidents SET response_breached = 1, updated_at = ? WHERE id = ?").bind(at)
+            sqlx::query("UPDATE incidents SET response_breached = 1, updated_at = $1 WHERE id = $2").bind(at)
         }
         Change::ResolutionBreached => {
-            sqlx::query("UPDATE incidents SET resolution_breached = 1, updated_at = ? WHERE id = ?").bind(at)
+            sqlx::query("UPDATE incidents SET resolution_breached = 1, updated_at = $1 WHERE id = $2").bind(at)
         }
     };
     query.bind(id.0).execute(conn).await?;
@@ -256,14 +248,14 @@ pub async fn update(
 
 /// Appends a timeline entry.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: IncidentId,
     at: DateTime<Utc>,
     actor: &str,
     kind: &str,
     text: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO incident_timeline (incident_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO incident_timeline (incident_id, at, actor, kind, text) VALUES ($1, $2, $3, $4, $5)")
         .bind(id.0)
         .bind(to_ms(at))
         .bind(actor)
@@ -275,11 +267,12 @@ pub async fn record(
 }
 
 /// The timeline, oldest first.
-pub async fn timeline(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec<TimelineEntry>, sqlx::Error> {
-    let rows = sqlx::query("SELECT at, actor, kind, text FROM incident_timeline WHERE incident_id = ? ORDER BY at, id")
-        .bind(id.0)
-        .fetch_all(conn)
-        .await?;
+pub async fn timeline(conn: &mut Conn, id: IncidentId) -> Result<Vec<TimelineEntry>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT at, actor, kind, text FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id")
+            .bind(id.0)
+            .fetch_all(conn)
+            .await?;
     rows.iter()
         .map(|row| {
             Ok(TimelineEntry {
@@ -293,12 +286,8 @@ pub async fn timeline(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec
 }
 
 /// The texts of incident `id`'s timeline entries of `kind`, oldest first.
-pub async fn timeline_texts(
-    conn: &mut SqliteConnection,
-    id: IncidentId,
-    kind: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT text FROM incident_timeline WHERE incident_id = ? AND kind = ? ORDER BY at, id")
+pub async fn timeline_texts(conn: &mut Conn, id: IncidentId, kind: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = $2 ORDER BY at, id")
         .bind(id.0)
         .bind(kind)
         .fetch_all(conn)
@@ -306,9 +295,9 @@ pub async fn timeline_texts(
 }
 
 /// The latest status update's text, when there is one.
-pub async fn last_update(conn: &mut SqliteConnection, id: IncidentId) -> Result<Option<TimelineEntry>, sqlx::Error> {
+pub async fn last_update(conn: &mut Conn, id: IncidentId) -> Result<Option<TimelineEntry>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT at, actor, kind, text FROM incident_timeline WHERE incident_id = ? AND kind = 'update'
+        "SELECT at, actor, kind, text FROM incident_timeline WHERE incident_id = $1 AND kind = 'update'
          ORDER BY at DESC, id DESC LIMIT 1",
     )
     .bind(id.0)
@@ -328,27 +317,27 @@ pub async fn last_update(conn: &mut SqliteConnection, id: IncidentId) -> Result<
 /// Starts a visit of `stage` at `now`, ending the current one, and copies the stage's checklist
 /// `items` the first time the incident enters it.
 pub async fn enter_stage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: IncidentId,
     stage: Stage,
     items: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     leave_stage(&mut *conn, id, now).await?;
-    sqlx::query("INSERT INTO incident_stages (incident_id, stage, entered_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO incident_stages (incident_id, stage, entered_at) VALUES ($1, $2, $3)")
         .bind(id.0)
         .bind(stage.as_str())
         .bind(to_ms(now))
         .execute(&mut *conn)
         .await?;
-    let seeded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incident_checks WHERE incident_id = ? AND stage = ?")
+    let seeded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incident_checks WHERE incident_id = $1 AND stage = $2")
         .bind(id.0)
         .bind(stage.as_str())
         .fetch_one(&mut *conn)
         .await?;
     if seeded == 0 {
         for (index, item) in items.iter().enumerate() {
-            sqlx::query("INSERT INTO incident_checks (incident_id, stage, position, item) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO incident_checks (incident_id, stage, position, item) VALUES ($1, $2, $3, $4)")
                 .bind(id.0)
                 .bind(stage.as_str())
                 .bind(i64::try_from(index).unwrap_or(i64::MAX) + 1)
@@ -361,8 +350,8 @@ pub async fn enter_stage(
 }
 
 /// Ends the current stage visit at `now` (the stage clock stops while an incident is closed).
-pub async fn leave_stage(conn: &mut SqliteConnection, id: IncidentId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE incident_stages SET left_at = ? WHERE incident_id = ? AND left_at IS NULL")
+pub async fn leave_stage(conn: &mut Conn, id: IncidentId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE incident_stages SET left_at = $1 WHERE incident_id = $2 AND left_at IS NULL")
         .bind(to_ms(now))
         .bind(id.0)
         .execute(conn)
@@ -372,12 +361,12 @@ pub async fn leave_stage(conn: &mut SqliteConnection, id: IncidentId, now: DateT
 
 /// Starts a visit of `stage` without touching its checklist (a reopened incident resumes its stage).
 pub async fn resume_stage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: IncidentId,
     stage: Stage,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO incident_stages (incident_id, stage, entered_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO incident_stages (incident_id, stage, entered_at) VALUES ($1, $2, $3)")
         .bind(id.0)
         .bind(stage.as_str())
         .bind(to_ms(now))
@@ -387,8 +376,8 @@ pub async fn resume_stage(
 }
 
 /// Every stage visit, in order.
-pub async fn stage_visits(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec<StageVisit>, sqlx::Error> {
-    let rows = sqlx::query("SELECT stage, entered_at, left_at FROM incident_stages WHERE incident_id = ? ORDER BY id")
+pub async fn stage_visits(conn: &mut Conn, id: IncidentId) -> Result<Vec<StageVisit>, sqlx::Error> {
+    let rows = sqlx::query("SELECT stage, entered_at, left_at FROM incident_stages WHERE incident_id = $1 ORDER BY id")
         .bind(id.0)
         .fetch_all(conn)
         .await?;
@@ -404,14 +393,10 @@ pub async fn stage_visits(conn: &mut SqliteConnection, id: IncidentId) -> Result
 }
 
 /// The checklist items of `stage`, or of every stage when `None`, in stage and item order.
-pub async fn checks(
-    conn: &mut SqliteConnection,
-    id: IncidentId,
-    stage: Option<Stage>,
-) -> Result<Vec<CheckItem>, sqlx::Error> {
+pub async fn checks(conn: &mut Conn, id: IncidentId, stage: Option<Stage>) -> Result<Vec<CheckItem>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT stage, position, item, checked_by, checked_at FROM incident_checks
-         WHERE incident_id = ? AND (? IS NULL OR stage = ?) ORDER BY position",
+         WHERE incident_id = $1 AND (CAST($2 AS TEXT) IS NULL OR stage = $3) ORDER BY position",
     )
     .bind(id.0)
     .bind(stage.map(Stage::as_str))
@@ -437,7 +422,7 @@ pub async fn checks(
 
 /// Ticks one checklist item.
 pub async fn tick(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: IncidentId,
     stage: Stage,
     position: i64,
@@ -445,7 +430,7 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE incident_checks SET checked_by = ?, checked_at = ? WHERE incident_id = ? AND stage = ? AND position = ?",
+        "UPDATE incident_checks SET checked_by = $1, checked_at = $2 WHERE incident_id = $3 AND stage = $4 AND position = $5",
     )
     .bind(by)
     .bind(to_ms(now))
@@ -460,14 +445,15 @@ pub async fn tick(
 /// Links an alert to an incident (a second link of the same alert is ignored). Returns whether it
 /// was new.
 pub async fn link_alert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: IncidentId,
     alert: &LinkedAlert,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT OR IGNORE INTO incident_alerts (incident_id, alert_key, source, repository, number, title, severity, state, url, linked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO incident_alerts (incident_id, alert_key, source, repository, number, title, severity, state, url, linked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (incident_id, alert_key) DO NOTHING",
     )
     .bind(id.0)
     .bind(&alert.key)
@@ -486,8 +472,8 @@ pub async fn link_alert(
 }
 
 /// Records an alert's new state on every incident it is linked to.
-pub async fn set_alert_state(conn: &mut SqliteConnection, alert_key: &str, state: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE incident_alerts SET state = ? WHERE alert_key = ?")
+pub async fn set_alert_state(conn: &mut Conn, alert_key: &str, state: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE incident_alerts SET state = $1 WHERE alert_key = $2")
         .bind(state)
         .bind(alert_key)
         .execute(conn)
@@ -496,10 +482,12 @@ pub async fn set_alert_state(conn: &mut SqliteConnection, alert_key: &str, state
 }
 
 /// The alerts linked to an incident, in the order they were linked.
-pub async fn alerts(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec<LinkedAlert>, sqlx::Error> {
+pub async fn alerts(conn: &mut Conn, id: IncidentId) -> Result<Vec<LinkedAlert>, sqlx::Error> {
+    // `rowid` breaks ties between alerts linked in the same millisecond: SQLite's implicit row id,
+    // and on PostgreSQL an identity column of that name (the table has no other insertion order).
     let rows = sqlx::query(
         "SELECT alert_key, source, repository, number, title, severity, state, url FROM incident_alerts
-         WHERE incident_id = ? ORDER BY linked_at, rowid",
+         WHERE incident_id = $1 ORDER BY linked_at, rowid",
     )
     .bind(id.0)
     .fetch_all(conn)
@@ -521,11 +509,11 @@ pub async fn alerts(conn: &mut SqliteConnection, id: IncidentId) -> Result<Vec<L
 }
 
 /// The tracking issue of incident `id`, when one was ever asked for.
-pub async fn tracking(conn: &mut SqliteConnection, id: IncidentId) -> Result<Option<Tracking>, sqlx::Error> {
+pub async fn tracking(conn: &mut Conn, id: IncidentId) -> Result<Option<Tracking>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT repository, state, issue_number, html_url, synced, sent_seq, applied_seq, postmortem, retry_create,
                 failure_noted, last_error
-         FROM incident_tracking WHERE incident_id = ?",
+         FROM incident_tracking WHERE incident_id = $1",
     )
     .bind(id.0)
     .fetch_optional(conn)
@@ -552,16 +540,12 @@ pub async fn tracking(conn: &mut SqliteConnection, id: IncidentId) -> Result<Opt
 }
 
 /// Stores `tracking` (created on first save, replaced after).
-pub async fn save_tracking(
-    conn: &mut SqliteConnection,
-    tracking: &Tracking,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn save_tracking(conn: &mut Conn, tracking: &Tracking, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let synced = tracking.synced.as_ref().map(serde_json::Value::to_string);
     sqlx::query(
         "INSERT INTO incident_tracking (incident_id, repository, state, issue_number, html_url, synced, sent_seq,
              applied_seq, postmortem, retry_create, failure_noted, last_error, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
          ON CONFLICT (incident_id) DO UPDATE SET repository = excluded.repository, state = excluded.state,
              issue_number = excluded.issue_number, html_url = excluded.html_url, synced = excluded.synced,
              sent_seq = excluded.sent_seq, applied_seq = excluded.applied_seq, postmortem = excluded.postmortem,

@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sentinel_bot::Severity;
-use sentinel_bot::store::{from_ms, to_ms};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sentinel_bot::store::{Conn, DbRow, from_ms, to_ms};
+use sqlx::Row;
 
 use super::plan::{Clocks, Running};
 use super::policy::{Level, Snapshot};
@@ -104,11 +103,16 @@ fn opt_ms(at: Option<DateTime<Utc>>) -> Option<i64> {
     at.map(to_ms)
 }
 
-fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+fn opt_time(row: &DbRow, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     Ok(row.try_get::<Option<i64>, _>(column)?.map(from_ms))
 }
 
-fn decode(row: &SqliteRow) -> Result<Incident, sqlx::Error> {
+/// The columns [`decode`] reads (named rather than `*`, so a row holds only what is decoded).
+const COLUMNS: &str = "incident_id, title, repository, policy, generation, state, started_at, acknowledged_at, \
+     response_stopped_at, respond_by, resolve_by, response_breached_at, resolution_breached_at, resolution_used_ms, \
+     resolution_resumed_at, level";
+
+fn decode(row: &DbRow) -> Result<Incident, sqlx::Error> {
     let policy: String = row.try_get("policy")?;
     let snapshot: Snapshot = serde_json::from_str(&policy).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
     let state: String = row.try_get("state")?;
@@ -134,13 +138,13 @@ fn decode(row: &SqliteRow) -> Result<Incident, sqlx::Error> {
 }
 
 /// Inserts a new incident. Returns false when it was already there (a replayed `incident.opened`).
-pub async fn insert(conn: &mut SqliteConnection, incident: &Incident, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn insert(conn: &mut Conn, incident: &Incident, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
     let policy = serde_json::to_string(&incident.snapshot).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     let done = sqlx::query(
         "INSERT INTO sla_incidents (incident_id, title, repository, severity, policy, generation, state, started_at,
            acknowledged_at, response_stopped_at, respond_by, resolve_by, response_breached_at, resolution_breached_at,
            resolution_used_ms, resolution_resumed_at, level, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
          ON CONFLICT (incident_id) DO NOTHING",
     )
     .bind(incident.id)
@@ -167,13 +171,13 @@ pub async fn insert(conn: &mut SqliteConnection, incident: &Incident, now: DateT
 }
 
 /// Writes every changeable column of `incident` back.
-pub async fn save(conn: &mut SqliteConnection, incident: &Incident, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn save(conn: &mut Conn, incident: &Incident, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let policy = serde_json::to_string(&incident.snapshot).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     sqlx::query(
-        "UPDATE sla_incidents SET title = ?, repository = ?, severity = ?, policy = ?, generation = ?, state = ?,
-           acknowledged_at = ?, response_stopped_at = ?, respond_by = ?, resolve_by = ?, response_breached_at = ?,
-           resolution_breached_at = ?, resolution_used_ms = ?, resolution_resumed_at = ?, level = ?, updated_at = ?
-         WHERE incident_id = ?",
+        "UPDATE sla_incidents SET title = $1, repository = $2, severity = $3, policy = $4, generation = $5, state = $6,
+           acknowledged_at = $7, response_stopped_at = $8, respond_by = $9, resolve_by = $10, response_breached_at = $11,
+           resolution_breached_at = $12, resolution_used_ms = $13, resolution_resumed_at = $14, level = $15, updated_at = $16
+         WHERE incident_id = $17",
     )
     .bind(&incident.title)
     .bind(&incident.repository)
@@ -198,23 +202,27 @@ pub async fn save(conn: &mut SqliteConnection, incident: &Incident, now: DateTim
 }
 
 /// One incident.
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Option<Incident>, sqlx::Error> {
-    sqlx::query("SELECT * FROM sla_incidents WHERE incident_id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|row| decode(&row))
-        .transpose()
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<Incident>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM sla_incidents WHERE incident_id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| decode(&row))
+    .transpose()
 }
 
 /// Every open incident, oldest first.
-pub async fn open(conn: &mut SqliteConnection) -> Result<Vec<Incident>, sqlx::Error> {
-    sqlx::query("SELECT * FROM sla_incidents WHERE state = 'open' ORDER BY incident_id")
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
+pub async fn open(conn: &mut Conn) -> Result<Vec<Incident>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM sla_incidents WHERE state = 'open' ORDER BY incident_id"
+    )))
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
 }
 
 /// One `sla_silences` row.
@@ -234,7 +242,10 @@ pub struct Silence {
     pub lifted_at: Option<DateTime<Utc>>,
 }
 
-fn decode_silence(row: &SqliteRow) -> Result<Silence, sqlx::Error> {
+/// The columns [`decode_silence`] reads.
+const SILENCE_COLUMNS: &str = "id, pattern, until, reason, created_by, lifted_at";
+
+fn decode_silence(row: &DbRow) -> Result<Silence, sqlx::Error> {
     Ok(Silence {
         id: row.try_get("id")?,
         pattern: row.try_get("pattern")?,
@@ -247,7 +258,7 @@ fn decode_silence(row: &SqliteRow) -> Result<Silence, sqlx::Error> {
 
 /// Adds a silence. Returns its id.
 pub async fn add_silence(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     pattern: &str,
     until: DateTime<Utc>,
     reason: &str,
@@ -255,7 +266,7 @@ pub async fn add_silence(
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO sla_silences (pattern, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO sla_silences (pattern, until, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(pattern)
     .bind(to_ms(until))
@@ -268,23 +279,20 @@ pub async fn add_silence(
 }
 
 /// One silence.
-pub async fn silence(conn: &mut SqliteConnection, id: i64) -> Result<Option<Silence>, sqlx::Error> {
-    sqlx::query("SELECT * FROM sla_silences WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .map(|row| decode_silence(&row))
-        .transpose()
+pub async fn silence(conn: &mut Conn, id: i64) -> Result<Option<Silence>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SILENCE_COLUMNS} FROM sla_silences WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .map(|row| decode_silence(&row))
+    .transpose()
 }
 
 /// Lifts a silence early.
-pub async fn lift_silence(
-    conn: &mut SqliteConnection,
-    id: i64,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sla_silences SET lifted_at = ?, lifted_by = ? WHERE id = ? AND lifted_at IS NULL")
+pub async fn lift_silence(conn: &mut Conn, id: i64, by: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sla_silences SET lifted_at = $1, lifted_by = $2 WHERE id = $3 AND lifted_at IS NULL")
         .bind(to_ms(now))
         .bind(by)
         .bind(id)
@@ -294,19 +302,21 @@ pub async fn lift_silence(
 }
 
 /// Silences in force at `now`, oldest first.
-pub async fn active_silences(conn: &mut SqliteConnection, now: DateTime<Utc>) -> Result<Vec<Silence>, sqlx::Error> {
-    sqlx::query("SELECT * FROM sla_silences WHERE until > ? AND lifted_at IS NULL ORDER BY id")
-        .bind(to_ms(now))
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(decode_silence)
-        .collect()
+pub async fn active_silences(conn: &mut Conn, now: DateTime<Utc>) -> Result<Vec<Silence>, sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SILENCE_COLUMNS} FROM sla_silences WHERE until > $1 AND lifted_at IS NULL ORDER BY id"
+    )))
+    .bind(to_ms(now))
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(decode_silence)
+    .collect()
 }
 
 /// The first silence in force at `now` that covers an incident in `repository`.
 pub async fn silence_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     repository: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Silence>, sqlx::Error> {

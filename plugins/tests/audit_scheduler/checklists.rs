@@ -94,6 +94,24 @@ async fn the_daily_checklist_checks_github_itself_and_people_tick_the_rest() {
             .iter()
             .any(|r| r.target == "/repos/acme/app/dependabot/alerts?state=open&per_page=100&page=2")
     );
+    // A concluded item's answers keep only their outcome, not the listings GitHub sent.
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT response FROM audit_requests WHERE run_id = 1 AND item = 'dependabot' ORDER BY id")
+            .fetch_all(bot.bot().pool())
+            .await
+            .unwrap();
+    let kept: Vec<Value> = kept.iter().map(|text| serde_json::from_str(text).unwrap()).collect();
+    assert!(!kept.is_empty());
+    for answer in &kept {
+        let mut fields: Vec<&str> = answer.as_object().unwrap().keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["error", "ok", "status"], "{answer}");
+    }
+    assert!(
+        kept.iter()
+            .any(|a| a["ok"] == true && a["status"] == 200 && a["error"].is_null()),
+        "{kept:?}"
+    );
     // Buttons for what is left.
     let labels: Vec<String> = checklist.buttons.iter().map(|b| b.label.clone()).collect();
     assert_eq!(

@@ -16,10 +16,10 @@ async fn the_monthly_report_compares_a_scripted_month_with_the_previous_months_s
          daily = {{ enabled = false }}\nweekly = {{ enabled = false }}\nquarterly = {{ enabled = false }}\n",
         github_section(&fake)
     );
-    let dir = tempfile::tempdir().unwrap();
+    let db = sentinel_bot::harness::test_db::TestDb::new().await;
     // Monday 2 March 10:00, just after the first Monday's monthly audit would have run.
-    let mut bot = TestBot::start_on(
-        &dir.path().join("sentinel.db"),
+    let mut bot = TestBot::start_on_url(
+        db.url(),
         &config,
         alone::<AuditScheduler>(&config),
         utc(2026, 3, 2, 10, 0),

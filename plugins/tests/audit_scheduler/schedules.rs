@@ -75,9 +75,8 @@ async fn a_run_missed_while_the_bot_was_down_runs_once_on_start_unless_its_polic
         "{PEOPLE}[plugins.audit_scheduler]\nweekly = {{ missed = \"skip\" }}\nmonthly = {{ enabled = false }}\n\
          quarterly = {{ enabled = false }}\n"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sentinel.db");
-    let mut bot = TestBot::start_on(&db, &config, alone::<AuditScheduler>(&config), test_start(), false)
+    let db = sentinel_bot::harness::test_db::TestDb::new().await;
+    let mut bot = TestBot::start_on_url(db.url(), &config, alone::<AuditScheduler>(&config), test_start(), false)
         .await
         .unwrap();
     bot.advance(Duration::days(1)).await;
@@ -85,8 +84,8 @@ async fn a_run_missed_while_the_bot_was_down_runs_once_on_start_unless_its_polic
     bot.stop().await;
 
     // Down from Tuesday 09:00 to Wednesday of the next week: seven dailies and Monday's weekly missed.
-    let mut bot = TestBot::start_on(
-        &db,
+    let mut bot = TestBot::start_on_url(
+        db.url(),
         &config,
         alone::<AuditScheduler>(&config),
         utc(2026, 3, 11, 9, 0),

@@ -96,7 +96,7 @@ fn button_ids(message: &Message) -> Vec<String> {
 }
 
 async fn state_of(bot: &TestBot, id: i64) -> String {
-    sqlx::query_scalar("SELECT state FROM incidents WHERE id = ?")
+    sqlx::query_scalar("SELECT state FROM incidents WHERE id = $1")
         .bind(id)
         .fetch_one(bot.bot().pool())
         .await

@@ -50,7 +50,7 @@ fn keys(body: &Value) -> Vec<String> {
 }
 
 async fn timeline_of(bot: &TestBot, id: i64, kind: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT text FROM incident_timeline WHERE incident_id = ? AND kind = ? ORDER BY id")
+    sqlx::query_scalar("SELECT text FROM incident_timeline WHERE incident_id = $1 AND kind = $2 ORDER BY id")
         .bind(id)
         .bind(kind)
         .fetch_all(bot.bot().pool())

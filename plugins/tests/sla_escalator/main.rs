@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 use sentinel_bot::chat::console::{Printed, PrintedKind};
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::{TestBot, test_start};
 use sentinel_bot::ids::TimerKey;
 use sentinel_bot::{Clock, DedupKey, Mention, NewEvent, TimerFired};
@@ -55,10 +56,9 @@ async fn start(config_text: &str) -> TestBot {
     start_alone::<SlaEscalator>(config_text).await
 }
 
-/// A bot on the database in `dir` whose clock starts at `at`.
-async fn start_at(config_text: &str, at: DateTime<Utc>, dir: &tempfile::TempDir) -> TestBot {
-    let db = dir.path().join("sentinel.db");
-    TestBot::start_on(&db, config_text, alone::<SlaEscalator>(config_text), at, false)
+/// A bot on `db` (the test run's engine; it outlives restarts) whose clock starts at `at`.
+async fn start_at(config_text: &str, at: DateTime<Utc>, db: &TestDb) -> TestBot {
+    TestBot::start_on_url(db.url(), config_text, alone::<SlaEscalator>(config_text), at, false)
         .await
         .unwrap()
 }

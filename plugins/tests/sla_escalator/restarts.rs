@@ -20,7 +20,7 @@ async fn a_restart_with_pending_timers_fires_each_step_once() {
 
 #[tokio::test]
 async fn steps_that_came_due_while_sentinel_was_down_fire_once_on_start() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestDb::new().await;
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
     let mut bot = start_at(LEVELS, t0, &dir).await;
     open(&mut bot, 1, "critical", "Leaked key", None).await;

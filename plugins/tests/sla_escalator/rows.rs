@@ -185,7 +185,7 @@ async fn one_business_day_from_friday_afternoon_in_berlin_ends_monday_afternoon_
         "{LEVELS}\n[plugins.sla_escalator.business_hours]\ntime_zone = \"Europe/Berlin\"\n\
          days = [\"Mon\", \"Tue\", \"Wed\", \"Thu\", \"Fri\"]\nstart = \"09:00\"\nend = \"17:00\"\n"
     );
-    let dir = tempfile::tempdir().unwrap();
+    let dir = TestDb::new().await;
     // Friday 2026-03-27 16:00 CET; the clocks go forward on Sunday 2026-03-29.
     let friday = utc("2026-03-27T15:00:00Z");
     let mut bot = start_at(&config, friday, &dir).await;

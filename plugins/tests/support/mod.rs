@@ -80,7 +80,7 @@ pub fn domain_event(dedup: String, kind: &str, payload: Value) -> NewEvent {
 /// The payloads of the domain events of `kind` emitted so far, in order.
 pub async fn emitted(bot: &TestBot, kind: &str) -> Vec<Value> {
     let rows: Vec<String> =
-        sqlx::query_scalar("SELECT payload FROM inbox WHERE kind = 'domain' AND name = ? ORDER BY id")
+        sqlx::query_scalar("SELECT payload FROM inbox WHERE kind = 'domain' AND name = $1 ORDER BY id")
             .bind(kind)
             .fetch_all(bot.bot().pool())
             .await

@@ -1,8 +1,8 @@
 //! The `github_pull_cursors` table: per listing, the ETag to send back and the newest `updated_at`
 //! already read.
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
 use crate::store::to_ms;
 
@@ -16,9 +16,9 @@ pub struct Cursor {
 }
 
 /// The cursor of `endpoint`, when it was ever polled.
-pub async fn get(conn: &mut SqliteConnection, endpoint: &str) -> Result<Option<Cursor>, sqlx::Error> {
+pub async fn get(conn: &mut Conn, endpoint: &str) -> Result<Option<Cursor>, sqlx::Error> {
     let row: Option<(Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT etag, watermark FROM github_pull_cursors WHERE endpoint = ?")
+        sqlx::query_as("SELECT etag, watermark FROM github_pull_cursors WHERE endpoint = $1")
             .bind(endpoint)
             .fetch_optional(conn)
             .await?;
@@ -26,14 +26,9 @@ pub async fn get(conn: &mut SqliteConnection, endpoint: &str) -> Result<Option<C
 }
 
 /// Stores the cursor of `endpoint` as read at `now`.
-pub async fn save(
-    conn: &mut SqliteConnection,
-    endpoint: &str,
-    cursor: &Cursor,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn save(conn: &mut Conn, endpoint: &str, cursor: &Cursor, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO github_pull_cursors (endpoint, etag, watermark, polled_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO github_pull_cursors (endpoint, etag, watermark, polled_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (endpoint) DO UPDATE SET etag = excluded.etag, watermark = excluded.watermark,
                                               polled_at = excluded.polled_at",
     )

@@ -22,9 +22,9 @@ pub mod runs;
 
 use std::sync::Arc;
 
+use crate::store::DbPool;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use self::convert::Skipped;
 use self::cursors::Cursor;
@@ -38,13 +38,7 @@ use crate::store::inbox;
 
 /// Runs pull mode until shutdown: one round over `endpoints` at once, then every
 /// `github.pull.interval` on the bot's clock (later while the rate limit is paused).
-pub async fn run(
-    pool: SqlitePool,
-    shared: Arc<Shared>,
-    endpoints: Arc<Vec<Endpoint>>,
-    wake: Waker,
-    shutdown: Shutdown,
-) {
+pub async fn run(pool: DbPool, shared: Arc<Shared>, endpoints: Arc<Vec<Endpoint>>, wake: Waker, shutdown: Shutdown) {
     let mut shutdown = shutdown;
     let settings = &shared.config.github;
     let Some(client) = GitHubClient::for_task(settings, "github.pull", &mut shutdown).await else {
@@ -72,7 +66,7 @@ pub async fn run(
 }
 
 struct Poller {
-    pool: SqlitePool,
+    pool: DbPool,
     shared: Arc<Shared>,
     client: GitHubClient,
     wake: Waker,
@@ -236,7 +230,7 @@ impl Poller {
         let result = async {
             let _turn = self.shared.writes.turn().await;
             got = std::time::Instant::now();
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = crate::store::begin_write(&self.pool).await?;
             let mut new = 0u64;
             for event in events {
                 if inbox::insert(&mut tx, event, now).await?.is_some() {

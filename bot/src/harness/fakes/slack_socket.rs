@@ -13,12 +13,12 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use crate::store::DbPool;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response as WsResponse};
@@ -74,7 +74,7 @@ struct State_ {
     lost_acks: Vec<Value>,
     violations: Vec<String>,
     replies: Vec<(String, Value)>,
-    pool: Option<SqlitePool>,
+    pool: Option<DbPool>,
 }
 
 /// The fake; cheap to clone.
@@ -110,7 +110,7 @@ impl FakeSocketMode {
     }
 
     /// Lets the fake count inbox rows when an acknowledgement arrives.
-    pub fn watch_inbox(&self, pool: SqlitePool) {
+    pub fn watch_inbox(&self, pool: DbPool) {
         lock(&self.state).pool = Some(pool);
     }
 
@@ -340,7 +340,7 @@ impl FakeSocketMode {
         let stored_before = match pool {
             Some(pool) => {
                 let trigger = envelope["payload"]["trigger_id"].as_str().unwrap_or_default();
-                sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE dedup_key LIKE '%' || ?")
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE dedup_key LIKE '%' || $1")
                     .bind(trigger)
                     .fetch_one(&pool)
                     .await

@@ -1,11 +1,10 @@
 //! The plugin's own record of alerts and incidents, as the domain events announced them.
 
 use chrono::{DateTime, Utc};
-use sentinel_bot::store::{from_ms, to_ms};
+use sentinel_bot::store::{Conn, DbRow, from_ms, to_ms};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::{Db, opt_time};
+use super::opt_time;
 
 /// An alert as announced by `alert.raised`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,7 +39,7 @@ pub struct AlertFact {
     pub close_action: Option<String>,
 }
 
-fn alert_of(row: &SqliteRow) -> Result<AlertFact, sqlx::Error> {
+fn alert_of(row: &DbRow) -> Result<AlertFact, sqlx::Error> {
     Ok(AlertFact {
         key: row.try_get("key")?,
         source: row.try_get("source")?,
@@ -62,11 +61,11 @@ fn alert_of(row: &SqliteRow) -> Result<AlertFact, sqlx::Error> {
 const ALERT_COLUMNS: &str = "key, source, repository, number, severity, title, package, cve, ghsa, url, created_at, raised_at, closed_at, close_action";
 
 /// Records an alert as open (raised or reopened); its first announcement time is kept.
-pub async fn alert_opened(conn: &mut Db, alert: &AlertFact) -> Result<(), sqlx::Error> {
+pub async fn alert_opened(conn: &mut Conn, alert: &AlertFact) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_alerts (key, source, repository, number, severity, title, package, cve, ghsa, url, state,
             created_at, raised_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12)
          ON CONFLICT (key) DO UPDATE SET source = excluded.source, repository = excluded.repository,
             number = excluded.number, severity = excluded.severity, title = excluded.title, package = excluded.package,
             cve = excluded.cve, ghsa = excluded.ghsa, url = excluded.url, state = 'open',
@@ -91,13 +90,13 @@ pub async fn alert_opened(conn: &mut Db, alert: &AlertFact) -> Result<(), sqlx::
 
 /// Records an alert as closed (inserting it when its raise was never seen).
 pub async fn alert_closed(
-    conn: &mut Db,
+    conn: &mut Conn,
     alert: &AlertFact,
     action: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     alert_opened(conn, alert).await?;
-    sqlx::query("UPDATE audit_alerts SET state = 'closed', closed_at = ?, close_action = ? WHERE key = ?")
+    sqlx::query("UPDATE audit_alerts SET state = 'closed', closed_at = $1, close_action = $2 WHERE key = $3")
         .bind(to_ms(at))
         .bind(action)
         .bind(&alert.key)
@@ -107,7 +106,7 @@ pub async fn alert_closed(
 }
 
 /// Open alerts, most severe and oldest first.
-pub async fn open_alerts(conn: &mut Db) -> Result<Vec<AlertFact>, sqlx::Error> {
+pub async fn open_alerts(conn: &mut Conn) -> Result<Vec<AlertFact>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ALERT_COLUMNS} FROM audit_alerts WHERE state = 'open' ORDER BY COALESCE(created_at, raised_at)"
     ));
@@ -117,12 +116,12 @@ pub async fn open_alerts(conn: &mut Db) -> Result<Vec<AlertFact>, sqlx::Error> {
 
 /// Alerts closed in `[start, end)`, in order of closing.
 pub async fn alerts_closed_between(
-    conn: &mut Db,
+    conn: &mut Conn,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<AlertFact>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ALERT_COLUMNS} FROM audit_alerts WHERE state = 'closed' AND closed_at >= ? AND closed_at < ?
+        "SELECT {ALERT_COLUMNS} FROM audit_alerts WHERE state = 'closed' AND closed_at >= $1 AND closed_at < $2
          ORDER BY closed_at"
     ));
     let rows = sqlx::query(sql)
@@ -135,12 +134,12 @@ pub async fn alerts_closed_between(
 
 /// Alerts Sentinel announced in `[start, end)`.
 pub async fn alerts_raised_between(
-    conn: &mut Db,
+    conn: &mut Conn,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<AlertFact>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {ALERT_COLUMNS} FROM audit_alerts WHERE raised_at >= ? AND raised_at < ? ORDER BY raised_at"
+        "SELECT {ALERT_COLUMNS} FROM audit_alerts WHERE raised_at >= $1 AND raised_at < $2 ORDER BY raised_at"
     ));
     let rows = sqlx::query(sql)
         .bind(to_ms(start))
@@ -177,14 +176,14 @@ pub struct IncidentFact {
 
 /// Records an opened incident.
 pub async fn incident_opened(
-    conn: &mut Db,
+    conn: &mut Conn,
     id: i64,
     title: &str,
     severity: &str,
     opened_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit_incidents (id, title, severity, opened_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO audit_incidents (id, title, severity, opened_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title, severity = excluded.severity",
     )
     .bind(id)
@@ -218,7 +217,7 @@ pub enum IncidentChange<'a> {
 /// Applies one change to a known incident (unknown incidents are ignored: their opening was before
 /// this plugin existed).
 pub async fn incident_changed(
-    conn: &mut Db,
+    conn: &mut Conn,
     id: i64,
     change: IncidentChange<'_>,
     at: DateTime<Utc>,
@@ -226,41 +225,41 @@ pub async fn incident_changed(
     let at = to_ms(at);
     let query = match change {
         IncidentChange::Acknowledged => {
-            sqlx::query("UPDATE audit_incidents SET acknowledged_at = COALESCE(acknowledged_at, ?) WHERE id = ?")
+            sqlx::query("UPDATE audit_incidents SET acknowledged_at = COALESCE(acknowledged_at, $1) WHERE id = $2")
                 .bind(at)
                 .bind(id)
         }
         IncidentChange::Resolved(by, summary) => sqlx::query(
-            "UPDATE audit_incidents SET resolved_at = ?, resolved_by = ?, summary = COALESCE(?, summary) WHERE id = ?",
+            "UPDATE audit_incidents SET resolved_at = $1, resolved_by = $2, summary = COALESCE($3, summary) WHERE id = $4",
         )
         .bind(at)
         .bind(by)
         .bind(summary)
         .bind(id),
         IncidentChange::Reopened => sqlx::query(
-            "UPDATE audit_incidents SET resolved_at = NULL, resolved_by = NULL, closed_at = NULL WHERE id = ?",
+            "UPDATE audit_incidents SET resolved_at = NULL, resolved_by = NULL, closed_at = NULL WHERE id = $1",
         )
         .bind(id),
         IncidentChange::Closed => sqlx::query(
-            "UPDATE audit_incidents SET closed_at = ?1, resolved_at = COALESCE(resolved_at, ?1) WHERE id = ?2",
+            "UPDATE audit_incidents SET closed_at = $1, resolved_at = COALESCE(resolved_at, $1) WHERE id = $2",
         )
         .bind(at)
         .bind(id),
-        IncidentChange::Severity(severity) => sqlx::query("UPDATE audit_incidents SET severity = ? WHERE id = ?")
+        IncidentChange::Severity(severity) => sqlx::query("UPDATE audit_incidents SET severity = $1 WHERE id = $2")
             .bind(severity)
             .bind(id),
         IncidentChange::ResponseBreached => {
-            sqlx::query("UPDATE audit_incidents SET response_breached = 1 WHERE id = ?").bind(id)
+            sqlx::query("UPDATE audit_incidents SET response_breached = 1 WHERE id = $1").bind(id)
         }
         IncidentChange::ResolutionBreached => {
-            sqlx::query("UPDATE audit_incidents SET resolution_breached = 1 WHERE id = ?").bind(id)
+            sqlx::query("UPDATE audit_incidents SET resolution_breached = 1 WHERE id = $1").bind(id)
         }
     };
     query.execute(conn).await?;
     Ok(())
 }
 
-fn incident_of(row: &SqliteRow) -> Result<IncidentFact, sqlx::Error> {
+fn incident_of(row: &DbRow) -> Result<IncidentFact, sqlx::Error> {
     Ok(IncidentFact {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
@@ -277,7 +276,7 @@ fn incident_of(row: &SqliteRow) -> Result<IncidentFact, sqlx::Error> {
 
 /// Incidents opened, acknowledged or resolved in `[start, end)`.
 pub async fn incidents_touching(
-    conn: &mut Db,
+    conn: &mut Conn,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<IncidentFact>, sqlx::Error> {
@@ -285,8 +284,8 @@ pub async fn incidents_touching(
         "SELECT id, title, severity, opened_at, acknowledged_at, resolved_at, resolved_by, summary, response_breached,
                 resolution_breached
          FROM audit_incidents
-         WHERE (opened_at >= ?1 AND opened_at < ?2) OR (acknowledged_at >= ?1 AND acknowledged_at < ?2)
-            OR (resolved_at >= ?1 AND resolved_at < ?2)
+         WHERE (opened_at >= $1 AND opened_at < $2) OR (acknowledged_at >= $1 AND acknowledged_at < $2)
+            OR (resolved_at >= $1 AND resolved_at < $2)
          ORDER BY id",
     )
     .bind(to_ms(start))

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use sentinel_bot::store::from_ms;
-use sqlx::SqliteConnection;
 
 mod ledger;
 mod reports;
@@ -16,8 +15,6 @@ pub use ledger::*;
 pub use reports::*;
 pub use requests::*;
 pub use runs::*;
-
-type Db = SqliteConnection;
 
 fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.map(from_ms)

@@ -1,11 +1,10 @@
 //! Reports and the snapshots they compare against.
 
 use chrono::{DateTime, Utc};
-use sentinel_bot::store::{from_ms, to_ms};
+use sentinel_bot::store::{Conn, DbRow, from_ms, to_ms};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::{Db, opt_time};
+use super::opt_time;
 
 /// A report.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +29,7 @@ pub struct Report {
     pub issue_url: Option<String>,
 }
 
-fn report_of(row: &SqliteRow) -> Result<Report, sqlx::Error> {
+fn report_of(row: &DbRow) -> Result<Report, sqlx::Error> {
     Ok(Report {
         id: row.try_get("id")?,
         period: row.try_get("period")?,
@@ -48,14 +47,14 @@ const REPORT_COLUMNS: &str = "id, period, run_id, requested_by, state, created_a
 
 /// Starts collecting a report.
 pub async fn insert_report(
-    conn: &mut Db,
+    conn: &mut Conn,
     period: &str,
     run_id: Option<i64>,
     requested_by: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO audit_reports (period, run_id, requested_by, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO audit_reports (period, run_id, requested_by, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(period)
     .bind(run_id)
@@ -66,25 +65,25 @@ pub async fn insert_report(
 }
 
 /// One report.
-pub async fn report(conn: &mut Db, id: i64) -> Result<Option<Report>, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {REPORT_COLUMNS} FROM audit_reports WHERE id = ?"));
+pub async fn report(conn: &mut Conn, id: i64) -> Result<Option<Report>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {REPORT_COLUMNS} FROM audit_reports WHERE id = $1"));
     let row = sqlx::query(sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(report_of).transpose()
 }
 
 /// The latest report of `period` (posted or still collecting).
-pub async fn latest_report(conn: &mut Db, period: &str) -> Result<Option<Report>, sqlx::Error> {
+pub async fn latest_report(conn: &mut Conn, period: &str) -> Result<Option<Report>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {REPORT_COLUMNS} FROM audit_reports WHERE period = ? ORDER BY id DESC LIMIT 1"
+        "SELECT {REPORT_COLUMNS} FROM audit_reports WHERE period = $1 ORDER BY id DESC LIMIT 1"
     ));
     let row = sqlx::query(sql).bind(period).fetch_optional(conn).await?;
     row.as_ref().map(report_of).transpose()
 }
 
 /// Whether a report of `period` was already filed as an issue.
-pub async fn period_has_issue(conn: &mut Db, period: &str) -> Result<bool, sqlx::Error> {
+pub async fn period_has_issue(conn: &mut Conn, period: &str) -> Result<bool, sqlx::Error> {
     let count: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_reports WHERE period = ? AND issue_url IS NOT NULL")
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_reports WHERE period = $1 AND issue_url IS NOT NULL")
             .bind(period)
             .fetch_one(conn)
             .await?;
@@ -92,9 +91,9 @@ pub async fn period_has_issue(conn: &mut Db, period: &str) -> Result<bool, sqlx:
 }
 
 /// Marks a report posted with its text; false when it was posted already.
-pub async fn post_report(conn: &mut Db, id: i64, markdown: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn post_report(conn: &mut Conn, id: i64, markdown: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE audit_reports SET state = 'posted', markdown = ?, posted_at = ? WHERE id = ? AND state = 'collecting'",
+        "UPDATE audit_reports SET state = 'posted', markdown = $1, posted_at = $2 WHERE id = $3 AND state = 'collecting'",
     )
     .bind(markdown)
     .bind(to_ms(now))
@@ -106,8 +105,8 @@ pub async fn post_report(conn: &mut Db, id: i64, markdown: &str, now: DateTime<U
 }
 
 /// Records where a report was filed.
-pub async fn set_issue_url(conn: &mut Db, id: i64, url: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE audit_reports SET issue_url = ? WHERE id = ?")
+pub async fn set_issue_url(conn: &mut Conn, id: i64, url: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_reports SET issue_url = $1 WHERE id = $2")
         .bind(url)
         .bind(id)
         .execute(conn)
@@ -135,10 +134,10 @@ pub struct Snapshot {
 }
 
 /// The snapshot of `period`.
-pub async fn snapshot(conn: &mut Db, period: &str) -> Result<Option<Snapshot>, sqlx::Error> {
+pub async fn snapshot(conn: &mut Conn, period: &str) -> Result<Option<Snapshot>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT open_dependabot, open_code_scanning, open_secret_scanning, dependencies_updated, patches_applied,
-                open_high_critical, source FROM audit_snapshots WHERE period = ?",
+                open_high_critical, source FROM audit_snapshots WHERE period = $1",
     )
     .bind(period)
     .fetch_optional(conn)
@@ -159,7 +158,7 @@ pub async fn snapshot(conn: &mut Db, period: &str) -> Result<Option<Snapshot>, s
 
 /// Stores (or replaces) the snapshot of `period`.
 pub async fn save_snapshot(
-    conn: &mut Db,
+    conn: &mut Conn,
     period: &str,
     snap: &Snapshot,
     now: DateTime<Utc>,
@@ -167,7 +166,7 @@ pub async fn save_snapshot(
     sqlx::query(
         "INSERT INTO audit_snapshots (period, open_dependabot, open_code_scanning, open_secret_scanning,
             dependencies_updated, patches_applied, open_high_critical, source, taken_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (period) DO UPDATE SET open_dependabot = excluded.open_dependabot,
             open_code_scanning = excluded.open_code_scanning, open_secret_scanning = excluded.open_secret_scanning,
             dependencies_updated = excluded.dependencies_updated, patches_applied = excluded.patches_applied,

@@ -1,11 +1,10 @@
 //! Runs (one posted checklist each) and their items.
 
 use chrono::{DateTime, Utc};
-use sentinel_bot::store::{from_ms, to_ms};
+use sentinel_bot::store::{Conn, DbRow, from_ms, to_ms};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::{Db, opt_time};
+use super::opt_time;
 use crate::audit_scheduler::checklist::{Cadence, Check, ItemSpec};
 
 /// One posted checklist.
@@ -33,7 +32,7 @@ pub struct Run {
     pub escalated_at: Option<DateTime<Utc>>,
 }
 
-fn run_of(row: &SqliteRow) -> Result<Run, sqlx::Error> {
+fn run_of(row: &DbRow) -> Result<Run, sqlx::Error> {
     let schedule: String = row.try_get("schedule")?;
     Ok(Run {
         id: row.try_get("id")?,
@@ -69,10 +68,10 @@ pub struct NewRun<'a> {
 }
 
 /// Inserts a run; `None` when the occurrence already has one (a replayed tick).
-pub async fn insert_run(conn: &mut Db, run: &NewRun<'_>) -> Result<Option<i64>, sqlx::Error> {
+pub async fn insert_run(conn: &mut Conn, run: &NewRun<'_>) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO audit_runs (schedule, due_at, started_at, late, started_by, since_at)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (schedule, due_at) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (schedule, due_at) DO NOTHING RETURNING id",
     )
     .bind(run.cadence.as_str())
     .bind(to_ms(run.due_at))
@@ -86,11 +85,11 @@ pub async fn insert_run(conn: &mut Db, run: &NewRun<'_>) -> Result<Option<i64>, 
 
 /// The occurrence of the latest run of `cadence` before `before`.
 pub async fn previous_due(
-    conn: &mut Db,
+    conn: &mut Conn,
     cadence: Cadence,
     before: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let at: Option<i64> = sqlx::query_scalar("SELECT MAX(due_at) FROM audit_runs WHERE schedule = ? AND due_at < ?")
+    let at: Option<i64> = sqlx::query_scalar("SELECT MAX(due_at) FROM audit_runs WHERE schedule = $1 AND due_at < $2")
         .bind(cadence.as_str())
         .bind(to_ms(before))
         .fetch_one(conn)
@@ -99,23 +98,23 @@ pub async fn previous_due(
 }
 
 /// One run.
-pub async fn run(conn: &mut Db, id: i64) -> Result<Option<Run>, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM audit_runs WHERE id = ?"));
+pub async fn run(conn: &mut Conn, id: i64) -> Result<Option<Run>, sqlx::Error> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM audit_runs WHERE id = $1"));
     let row = sqlx::query(sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(run_of).transpose()
 }
 
 /// The latest run of `cadence`.
-pub async fn latest_run(conn: &mut Db, cadence: Cadence) -> Result<Option<Run>, sqlx::Error> {
+pub async fn latest_run(conn: &mut Conn, cadence: Cadence) -> Result<Option<Run>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE schedule = ? ORDER BY started_at DESC, id DESC LIMIT 1"
+        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE schedule = $1 ORDER BY started_at DESC, id DESC LIMIT 1"
     ));
     let row = sqlx::query(sql).bind(cadence.as_str()).fetch_optional(conn).await?;
     row.as_ref().map(run_of).transpose()
 }
 
 /// Incomplete runs, oldest first.
-pub async fn open_runs(conn: &mut Db) -> Result<Vec<Run>, sqlx::Error> {
+pub async fn open_runs(conn: &mut Conn) -> Result<Vec<Run>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {RUN_COLUMNS} FROM audit_runs WHERE state = 'open' ORDER BY started_at, id"
     ));
@@ -124,10 +123,10 @@ pub async fn open_runs(conn: &mut Db) -> Result<Vec<Run>, sqlx::Error> {
 }
 
 /// The latest `limit` runs, of `cadence` when given, newest first.
-pub async fn recent_runs(conn: &mut Db, cadence: Option<Cadence>, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
+pub async fn recent_runs(conn: &mut Conn, cadence: Option<Cadence>, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE (?1 IS NULL OR schedule = ?1)
-         ORDER BY started_at DESC, id DESC LIMIT ?2"
+        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE (CAST($1 AS TEXT) IS NULL OR schedule = $1)
+         ORDER BY started_at DESC, id DESC LIMIT $2"
     ));
     let rows = sqlx::query(sql)
         .bind(cadence.map(Cadence::as_str))
@@ -138,9 +137,9 @@ pub async fn recent_runs(conn: &mut Db, cadence: Option<Cadence>, limit: i64) ->
 }
 
 /// Runs started in `[start, end)`, oldest first.
-pub async fn runs_between(conn: &mut Db, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Run>, sqlx::Error> {
+pub async fn runs_between(conn: &mut Conn, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<Run>, sqlx::Error> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id"
+        "SELECT {RUN_COLUMNS} FROM audit_runs WHERE started_at >= $1 AND started_at < $2 ORDER BY started_at, id"
     ));
     let rows = sqlx::query(sql)
         .bind(to_ms(start))
@@ -151,8 +150,8 @@ pub async fn runs_between(conn: &mut Db, start: DateTime<Utc>, end: DateTime<Utc
 }
 
 /// Marks a run complete.
-pub async fn complete_run(conn: &mut Db, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE audit_runs SET state = 'complete', completed_at = ? WHERE id = ? AND state = 'open'")
+pub async fn complete_run(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_runs SET state = 'complete', completed_at = $1 WHERE id = $2 AND state = 'open'")
         .bind(to_ms(at))
         .bind(id)
         .execute(conn)
@@ -161,8 +160,8 @@ pub async fn complete_run(conn: &mut Db, id: i64, at: DateTime<Utc>) -> Result<(
 }
 
 /// Records that a run was reminded.
-pub async fn mark_reminded(conn: &mut Db, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE audit_runs SET reminded_at = ? WHERE id = ?")
+pub async fn mark_reminded(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_runs SET reminded_at = $1 WHERE id = $2")
         .bind(to_ms(at))
         .bind(id)
         .execute(conn)
@@ -171,8 +170,8 @@ pub async fn mark_reminded(conn: &mut Db, id: i64, at: DateTime<Utc>) -> Result<
 }
 
 /// Records that a run was escalated.
-pub async fn mark_escalated(conn: &mut Db, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE audit_runs SET escalated_at = ? WHERE id = ?")
+pub async fn mark_escalated(conn: &mut Conn, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_runs SET escalated_at = $1 WHERE id = $2")
         .bind(to_ms(at))
         .bind(id)
         .execute(conn)
@@ -256,7 +255,7 @@ pub struct Item {
     pub evidence: Option<String>,
 }
 
-fn item_of(row: &SqliteRow) -> Result<Item, sqlx::Error> {
+fn item_of(row: &DbRow) -> Result<Item, sqlx::Error> {
     let check: Option<String> = row.try_get("check_kind")?;
     Ok(Item {
         run_id: row.try_get("run_id")?,
@@ -274,29 +273,31 @@ fn item_of(row: &SqliteRow) -> Result<Item, sqlx::Error> {
 
 /// Adds an item to a run.
 pub async fn insert_item(
-    conn: &mut Db,
+    conn: &mut Conn,
     run_id: i64,
     position: i64,
     spec: &ItemSpec,
     state: ItemState,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO audit_items (run_id, position, item, text, check_kind, state) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(run_id)
-        .bind(position)
-        .bind(&spec.id)
-        .bind(&spec.text)
-        .bind(spec.check.map(Check::as_str))
-        .bind(state.as_str())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_items (run_id, position, item, text, check_kind, state) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(run_id)
+    .bind(position)
+    .bind(&spec.id)
+    .bind(&spec.text)
+    .bind(spec.check.map(Check::as_str))
+    .bind(state.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// A run's items in order.
-pub async fn items(conn: &mut Db, run_id: i64) -> Result<Vec<Item>, sqlx::Error> {
+pub async fn items(conn: &mut Conn, run_id: i64) -> Result<Vec<Item>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT run_id, position, item, text, check_kind, state, actor, at, note, evidence
-         FROM audit_items WHERE run_id = ? ORDER BY position",
+         FROM audit_items WHERE run_id = $1 ORDER BY position",
     )
     .bind(run_id)
     .fetch_all(conn)
@@ -319,10 +320,10 @@ pub struct ItemUpdate<'a> {
 }
 
 /// Updates one item.
-pub async fn update_item(conn: &mut Db, run_id: i64, item: &str, update: &ItemUpdate<'_>) -> Result<(), sqlx::Error> {
+pub async fn update_item(conn: &mut Conn, run_id: i64, item: &str, update: &ItemUpdate<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE audit_items SET state = ?, actor = ?, at = ?, note = COALESCE(?, note), evidence = COALESCE(?, evidence)
-         WHERE run_id = ? AND item = ?",
+        "UPDATE audit_items SET state = $1, actor = $2, at = $3, note = COALESCE($4, note), evidence = COALESCE($5, evidence)
+         WHERE run_id = $6 AND item = $7",
     )
     .bind(update.state.as_str())
     .bind(update.actor)
