@@ -19,8 +19,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use sentinel_bot::harness::fakes::slack_socket::{APP_TOKEN, Behaviour, FakeSocketMode};
+use sentinel_bot::store::{self, DbPool};
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 use support::Sentinel;
 
 /// Waits (up to 20 s) until `done` holds.
@@ -32,14 +32,17 @@ async fn until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-/// A read-only look at the binary's database (SQLite allows a second process beside it).
-async fn database(sentinel: &Sentinel) -> SqlitePool {
-    SqlitePool::connect(&format!("sqlite://{}", sentinel.database().display()))
-        .await
-        .unwrap()
+/// A look at the binary's database (SQLite allows a second process beside it).
+async fn database(sentinel: &Sentinel) -> DbPool {
+    store::open(
+        &format!("sqlite://{}", sentinel.database().display()),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap()
 }
 
-async fn rows(pool: &SqlitePool, dedup_suffix: &str) -> i64 {
+async fn rows(pool: &DbPool, dedup_suffix: &str) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE dedup_key LIKE '%' || $1")
         .bind(dedup_suffix)
         .fetch_one(pool)
