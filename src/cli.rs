@@ -172,6 +172,7 @@ fn problems(loaded: &Loaded) -> Vec<config::ConfigError> {
         Err(errors) => problems.extend(errors),
     }
     problems.extend(config::check::check(loaded, &schedules));
+    problems.extend(sentinel_web::check(&loaded.config));
     problems
 }
 
@@ -255,7 +256,13 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
     let console = config.console_enabled();
     let grace = config.http.shutdown_grace.std();
     let clock: sentinel_bot::SharedClock = Arc::new(SystemClock);
-    let (adapters, routes) = chat_platforms(&config, &clock).await?;
+    let (adapters, mut routes) = chat_platforms(&config, &clock).await?;
+    if let Some(web) = sentinel_web::routes(&config).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+        routes = routes.merge(web);
+        if let Some(url) = config.web.as_ref().map(|w| w.base_url().to_owned()) {
+            eprintln!("web status page at {url}/web (sign in with /sentinel web)");
+        }
+    }
     let bot = Bot::start(BotOptions {
         config,
         clock: clock.clone(),

@@ -1,5 +1,6 @@
 //! The core's own plugin: `/sentinel help` lists every plugin's commands, `/sentinel status` reports
-//! the bot's health, and a command no plugin owns gets a reply saying so.
+//! the bot's health, `/sentinel web` sends a private sign-in link to the web status page (when
+//! `[web]` is configured), and a command no plugin owns gets a reply saying so.
 
 use std::sync::{Arc, OnceLock};
 
@@ -7,7 +8,7 @@ use async_trait::async_trait;
 use clap::{CommandFactory, Parser};
 
 use crate::cx::Cx;
-use crate::event::{Command, Event};
+use crate::event::{Actor, Command, Event};
 use crate::message::Message;
 use crate::plugin::{CommandSpec, Plugin, PluginError, parse_args};
 use crate::store::{inbox, outbox, timers};
@@ -25,6 +26,8 @@ enum SentinelCommand {
     Help,
     /// Show the bot's health: backlogs, dead events, the next timer.
     Status,
+    /// Get a private, single-use sign-in link to the web status page.
+    Web,
 }
 
 /// The built-in plugin.
@@ -86,10 +89,71 @@ impl Builtin {
         let text = match parse_args::<SentinelCommand>(&command.name, &command.args) {
             Ok(SentinelCommand::Help) => self.help(),
             Ok(SentinelCommand::Status) => self.status(cx).await?,
+            Ok(SentinelCommand::Web) => return web_link(cx, command).await,
             Err(usage) => format!("{usage}\n\n{}", Self::spec().help_text()),
         };
         cx.reply_private(&command.origin, Message::reply(text)).await
     }
+}
+
+/// `/sentinel web`: a fresh sign-in link for the caller, sent only to them. The token is 256 random
+/// bits; only its SHA-256 is stored (table `web_links`, migration `0015_web.sql`), with who asked and
+/// when it expires. The web page resolves the person's roles when the link is used.
+async fn web_link(cx: &mut Cx<'_>, command: &Command) -> Result<(), PluginError> {
+    let Some(web) = cx.config().web.clone() else {
+        let text = "The web status page is off: it needs a `[web]` section with `public_url` in the configuration.";
+        return cx.reply_private(&command.origin, Message::reply(text)).await;
+    };
+    let now = cx.now();
+    let ttl = chrono::Duration::from_std(web.link_ttl.std()).unwrap_or(chrono::Duration::minutes(10));
+    let person = cx.directory().display(&command.origin.actor);
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|err| PluginError::failed(format!("no randomness for a sign-in link: {err}")))?;
+    let token = hex::encode(bytes);
+    insert_web_link(
+        cx.db(),
+        &token_hash(&token),
+        &command.origin.actor,
+        &person,
+        now,
+        now + ttl,
+    )
+    .await?;
+    let url = format!("{}/web/signin?token={token}", web.base_url());
+    let text = format!(
+        "Your sign-in link to Sentinel's status page (it works once, for {}; do not share it):\n{url}",
+        crate::chat::duration::human(ttl)
+    );
+    cx.reply_private(&command.origin, Message::reply(text)).await
+}
+
+/// The stored form of a sign-in or session token: its SHA-256, hex-encoded.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+async fn insert_web_link(
+    conn: &mut crate::store::Conn,
+    hash: &str,
+    actor: &Actor,
+    person: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    expires: chrono::DateTime<chrono::Utc>,
+) -> Result<(), PluginError> {
+    let actor = serde_json::to_string(actor).map_err(|err| PluginError::failed(err.to_string()))?;
+    sqlx::query(
+        "INSERT INTO web_links (token_hash, actor, person, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash)
+    .bind(actor)
+    .bind(person)
+    .bind(crate::store::to_ms(now))
+    .bind(crate::store::to_ms(expires))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A signed duration in words: `3h 5m`, `overdue by 2m` (see [`crate::chat::duration`]).

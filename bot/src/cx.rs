@@ -67,6 +67,11 @@ impl<'a> Cx<'a> {
         self.event
     }
 
+    /// The core configuration (e.g. whether `[web]` is on, for `/sentinel web`).
+    pub fn config(&self) -> &crate::config::Config {
+        &self.shared.config
+    }
+
     /// People and groups.
     pub fn directory(&self) -> &Directory {
         &self.shared.directory

@@ -15,6 +15,7 @@ mod plugin;
 mod render;
 mod route;
 mod store;
+pub mod view;
 
 #[cfg(test)]
 mod tests;

@@ -318,8 +318,9 @@ async fn report(
     if let Some(existing) = store::latest_report(cx.db(), &period.to_string()).await? {
         if let (true, Some(markdown)) = (existing.posted, existing.markdown.as_deref()) {
             let posted = existing.posted_at.map(|t| render::fmt_time(t, tz)).unwrap_or_default();
+            let web = super::reporting::web_base(cx);
             let message = plugin
-                .report_message(period, markdown, existing.issue_url.as_deref())
+                .report_message(period, markdown, existing.issue_url.as_deref(), web.as_deref())
                 .context(format!("report #{} · posted {posted}", existing.id));
             return cx.reply(origin, message).await;
         }

@@ -42,6 +42,7 @@ mod runs;
 mod store;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 pub use checklist::{Cadence, Check, ItemSpec, default_cron, default_items};
 pub use config::{AuditConfig, ScheduleSection, Settings};

@@ -64,14 +64,25 @@ impl AuditScheduler {
         Ok((report_id, planned.len()))
     }
 
-    /// The chat message of a report.
-    pub fn report_message(&self, period: Period, markdown: &str, issue_url: Option<&str>) -> Message {
+    /// The chat message of a report; with the web status page on (`web` is its `public_url`), a
+    /// button opens the report there, with its charts.
+    pub fn report_message(
+        &self,
+        period: Period,
+        markdown: &str,
+        issue_url: Option<&str>,
+        web: Option<&str>,
+    ) -> Message {
         let body = markdown.lines().skip(1).collect::<Vec<_>>().join("\n");
         let mut message = Message::new(self.channel(), report::title(period))
             .title(format!("📊 {}", report::title(period)))
             .body(body.trim().to_owned());
         if let Some(url) = issue_url {
             message = message.button(sentinel_bot::Button::link("Open the issue", url));
+        }
+        if let Some(base) = web {
+            let url = format!("{base}/web/reports/{period}");
+            message = message.button(sentinel_bot::Button::link("Open with charts", url));
         }
         message
     }
@@ -162,8 +173,9 @@ impl AuditScheduler {
         if period.is_complete(now, tz) && store::snapshot(cx.db(), &key).await?.is_none() {
             store::save_snapshot(cx.db(), &key, &current, now).await?;
         }
+        let web = web_base(cx);
         cx.send(
-            self.report_message(period, &markdown, None)
+            self.report_message(period, &markdown, None, web.as_deref())
                 .keyed(format!("audit:report:{report_id}")),
         )
         .await?;
@@ -243,8 +255,9 @@ impl AuditScheduler {
             (true, Some(url)) => {
                 store::set_issue_url(cx.db(), report_id, &url).await?;
                 if let (Some(markdown), Ok(period)) = (&report.markdown, report.period.parse::<Period>()) {
+                    let web = web_base(cx);
                     cx.send(
-                        self.report_message(period, markdown, Some(&url))
+                        self.report_message(period, markdown, Some(&url), web.as_deref())
                             .keyed(format!("audit:report:{report_id}")),
                     )
                     .await?;
@@ -278,4 +291,9 @@ impl AuditScheduler {
         }
         Ok(())
     }
+}
+
+/// The web status page's address, when `[web]` is configured.
+pub(super) fn web_base(cx: &Cx<'_>) -> Option<String> {
+    cx.config().web.as_ref().map(|web| web.base_url().to_owned())
 }

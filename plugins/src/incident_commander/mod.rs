@@ -22,6 +22,7 @@ mod render;
 mod space;
 mod store;
 mod tracking;
+pub mod view;
 
 pub use auth::Role;
 pub use commands::{IncidentCommand, Op};

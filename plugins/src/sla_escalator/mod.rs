@@ -22,6 +22,7 @@ mod policy;
 mod render;
 mod silence;
 mod store;
+pub mod view;
 
 pub use calendar::BusinessCalendar;
 pub use commands::SlaCommand;

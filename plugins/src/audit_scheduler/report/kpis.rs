@@ -7,27 +7,27 @@ use super::data::{ReportData, is_fix};
 use crate::audit_scheduler::store::{AlertFact, IncidentFact};
 
 /// The key numbers the summary and KPIs share.
-pub(super) struct Kpis {
+pub(crate) struct Kpis {
     /// Mean time from GitHub creating an alert to Sentinel announcing it.
-    pub(super) mttd: Option<Duration>,
+    pub(crate) mttd: Option<Duration>,
     /// The same, for critical alerts only.
-    pub(super) mttd_critical: Option<Duration>,
+    pub(crate) mttd_critical: Option<Duration>,
     /// Mean time from opening to acknowledging, of incidents acknowledged in the period.
-    pub(super) mtta: Option<Duration>,
+    pub(crate) mtta: Option<Duration>,
     /// Mean time from opening to resolving, of incidents resolved in the period.
-    pub(super) mttr: Option<Duration>,
+    pub(crate) mttr: Option<Duration>,
     /// Mean time from GitHub creating an alert to its fix, of alerts fixed in the period.
-    pub(super) remediation: Option<Duration>,
+    pub(crate) remediation: Option<Duration>,
     /// Incidents resolved in the period.
-    pub(super) resolved_incidents: Vec<IncidentFact>,
+    pub(crate) resolved_incidents: Vec<IncidentFact>,
     /// Alerts closed as fixed (not dismissed) in the period.
-    pub(super) fixed_alerts: Vec<AlertFact>,
+    pub(crate) fixed_alerts: Vec<AlertFact>,
     /// Response and resolution SLA breaches of the period's incidents.
-    pub(super) breaches: usize,
+    pub(crate) breaches: usize,
 }
 
 /// The KPIs of `data`'s period.
-pub(super) fn kpis(data: &ReportData) -> Kpis {
+pub(crate) fn kpis(data: &ReportData) -> Kpis {
     let (start, end) = (data.period.start(data.tz), data.period.end(data.tz));
     let detect = |only_critical: bool| {
         let spans: Vec<Duration> = data

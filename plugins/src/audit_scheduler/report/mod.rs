@@ -13,4 +13,5 @@ mod markdown;
 
 pub use data::ReportData;
 pub use gather::metrics;
+pub(crate) use kpis::kpis;
 pub use markdown::{render, title};

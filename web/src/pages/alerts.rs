@@ -1,0 +1,138 @@
+//! `/web/alerts` — open alerts counted by severity and source and listed most severe first, each
+//! linking to GitHub; `?repo=owner/name` narrows to one repository; alerts fixed or dismissed in the
+//! last 30 days.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use sentinel_bot::http::AppState;
+use sentinel_plugins::alert_notifier::view::{self as alerts, AlertRow};
+use sentinel_plugins::incident_commander::view::READ_ROLE;
+use serde::Deserialize;
+
+use super::{Nav, PageError, html};
+use crate::access::Session;
+use crate::format::time;
+
+/// Most open alerts listed one by one (all are counted).
+const LIMIT: i64 = 2_000;
+
+/// The filter.
+#[derive(Debug, Deserialize)]
+pub struct Filter {
+    repo: Option<String>,
+}
+
+/// An alert as listed.
+pub struct Row {
+    severity: String,
+    source: String,
+    repository: String,
+    title: String,
+    url: Option<String>,
+    state: String,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct Page {
+    nav: Nav,
+    repo: Option<String>,
+    repositories: Vec<(String, bool)>,
+    counts: Vec<(String, String, usize)>,
+    open: Vec<Row>,
+    truncated: bool,
+    closed: Vec<Row>,
+}
+
+fn row(a: AlertRow, when: chrono::DateTime<chrono::Utc>) -> Row {
+    let number = a.number.map(|n| format!(" #{n}")).unwrap_or_default();
+    let title = match &a.package {
+        Some(package) => format!("{}{number} ({package})", a.title),
+        None => format!("{}{number}", a.title),
+    };
+    Row {
+        severity: a.severity,
+        source: a.source,
+        repository: a.repository.unwrap_or_else(|| "—".to_owned()),
+        title,
+        url: a.url,
+        state: a.state,
+        when: time(when),
+    }
+}
+
+fn rank(severity: &str) -> u8 {
+    match severity {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    }
+}
+
+/// `GET /web/alerts[?repo=owner/name]`.
+pub async fn page(
+    session: Session,
+    State(state): State<AppState>,
+    Query(filter): Query<Filter>,
+) -> Result<Response, PageError> {
+    session.require(READ_ROLE)?;
+    html(&build(&state, &session, filter.repo).await?)
+}
+
+async fn build(state: &AppState, session: &Session, repo: Option<String>) -> Result<Page, PageError> {
+    let now = state.shared.clock.now();
+    let repo = repo.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let mut conn = state.pool.acquire().await?;
+    let open = alerts::open(&mut conn, repo.as_deref(), LIMIT + 1).await?;
+    let closed = alerts::closed_since(&mut conn, now - chrono::Duration::days(30), repo.as_deref(), 200).await?;
+    let repositories = alerts::repositories(&mut conn).await?;
+    let mut counts: BTreeMap<(u8, String, String), usize> = BTreeMap::new();
+    for a in &open {
+        *counts
+            .entry((rank(&a.severity), a.severity.clone(), a.source.clone()))
+            .or_default() += 1;
+    }
+    let truncated = open.len() > usize::try_from(LIMIT).unwrap_or(usize::MAX);
+    Ok(Page {
+        nav: Nav::new(session, "alerts", now),
+        repositories: repositories
+            .into_iter()
+            .map(|r| {
+                let selected = repo.as_deref() == Some(r.as_str());
+                (r, selected)
+            })
+            .collect(),
+        counts: counts
+            .into_iter()
+            .map(|((_, sev, source), n)| (sev, source, n))
+            .collect(),
+        open: open
+            .into_iter()
+            .take(usize::try_from(LIMIT).unwrap_or(usize::MAX))
+            .map(|a| {
+                let when = a.first_seen_at;
+                row(a, when)
+            })
+            .collect(),
+        truncated,
+        repo,
+        closed: closed
+            .into_iter()
+            .map(|a| {
+                let when = a.closed_at.unwrap_or(a.first_seen_at);
+                row(a, when)
+            })
+            .collect(),
+    })
+}
+
+/// The page for the benchmark: rendered exactly as `GET /web/alerts` renders it.
+pub async fn render(state: &AppState, session: &Session) -> Result<Response, PageError> {
+    html(&build(state, session, None).await?)
+}

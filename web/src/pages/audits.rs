@@ -1,0 +1,87 @@
+//! `/web/audits` — the latest audit runs: what is done, skipped or still open, by whom and when,
+//! and which runs are overdue (escalated and still incomplete).
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use sentinel_bot::http::AppState;
+use sentinel_plugins::audit_scheduler::view::{self as audits, Item, Run};
+use sentinel_plugins::incident_commander::view::READ_ROLE;
+
+use super::{Nav, PageError, html};
+use crate::access::Session;
+use crate::format::time;
+
+/// How many runs are shown.
+const RUNS: i64 = 30;
+
+/// An item as shown.
+pub struct ItemRow {
+    position: i64,
+    text: String,
+    state: &'static str,
+    by: String,
+    at: String,
+    note: String,
+}
+
+/// A run as shown.
+pub struct RunRow {
+    id: i64,
+    title: &'static str,
+    due: String,
+    started_by: Option<String>,
+    status: String,
+    overdue: bool,
+    progress: String,
+    items: Vec<ItemRow>,
+}
+
+#[derive(Template)]
+#[template(path = "audits.html")]
+struct Page {
+    nav: Nav,
+    runs: Vec<RunRow>,
+}
+
+fn run_row((run, items): (Run, Vec<Item>)) -> RunRow {
+    let finished = items.iter().filter(|i| i.state.is_finished()).count();
+    let overdue = !run.complete && run.escalated_at.is_some();
+    let status = match (run.complete, run.completed_at) {
+        (true, Some(at)) => format!("complete {}", time(at)),
+        (true, None) => "complete".to_owned(),
+        (false, _) if overdue => "overdue".to_owned(),
+        (false, _) => "open".to_owned(),
+    };
+    RunRow {
+        id: run.id,
+        title: run.cadence.title(),
+        due: time(run.due_at),
+        started_by: run.started_by,
+        status,
+        overdue,
+        progress: format!("{finished}/{} items finished", items.len()),
+        items: items
+            .into_iter()
+            .map(|i| ItemRow {
+                position: i.position,
+                text: i.text,
+                state: i.state.as_str(),
+                by: i.actor.unwrap_or_default(),
+                at: i.at.map(time).unwrap_or_default(),
+                note: i.note.unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+/// `GET /web/audits`.
+pub async fn page(session: Session, State(state): State<AppState>) -> Result<Response, PageError> {
+    session.require(READ_ROLE)?;
+    let mut conn = state.pool.acquire().await?;
+    let runs = audits::recent_runs(&mut conn, RUNS).await?;
+    html(&Page {
+        nav: Nav::new(&session, "audits", state.shared.clock.now()),
+        runs: runs.into_iter().map(run_row).collect(),
+    })
+}
