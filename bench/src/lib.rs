@@ -1,7 +1,9 @@
 //! Shared pieces of Sentinel's benchmarks (`src/bin/*.rs`): a bot configured for measuring,
 //! percentiles, machine load and peak memory, and the result table; the `storm` benchmark's fake
-//! Slack ([`fake_slack`]) and its alerts and record reading ([`storm`]). See `bench/README.md`.
+//! Slack ([`fake_slack`]) and its alerts and record reading ([`storm`]); the `e2e` benchmark's
+//! configuration, child process and reading of both fakes ([`e2e`]). See `bench/README.md`.
 
+pub mod e2e;
 pub mod fake_slack;
 pub mod storm;
 
@@ -125,7 +127,12 @@ pub fn load_average() -> [f64; 3] {
 
 /// A field of `/proc/self/status` in kilobytes (`VmHWM`: peak resident set; `VmRSS`: current).
 pub fn status_kb(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_kb_of("/proc/self/status", field)
+}
+
+/// A field in kilobytes of the `/proc/<pid>/status` file at `path`.
+pub fn status_kb_of(path: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
     text.lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next())
@@ -153,7 +160,13 @@ pub fn context_switches() -> u64 {
 /// CPU time (user + system) this process has used so far, from `/proc/self/stat` (assumes the usual
 /// 100 ticks per second).
 pub fn cpu_time() -> Duration {
-    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_time_of("/proc/self/stat")
+}
+
+/// CPU time (user + system) of the process whose `/proc/<pid>/stat` is at `path` (zero when it
+/// cannot be read).
+pub fn cpu_time_of(path: &str) -> Duration {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
     let after = text.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();

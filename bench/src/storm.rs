@@ -164,7 +164,7 @@ fn acknowledged_key(body: &Value) -> Option<String> {
 }
 
 /// The alert numbers of every storm alert URL in `text`.
-fn numbers_in(text: &str) -> Vec<u64> {
+pub fn numbers_in(text: &str) -> Vec<u64> {
     let marker = format!("https://github.com/{ORG}/");
     text.split(marker.as_str())
         .skip(1)
