@@ -10,8 +10,10 @@ pub mod model;
 pub mod secret;
 pub mod slack_modes;
 pub mod warnings;
+pub mod web;
 
 pub use duration::HumanDuration;
 pub use load::{ConfigError, Loaded, deserialize_named, load};
 pub use model::*;
 pub use secret::Secret;
+pub use web::WebConfig;
