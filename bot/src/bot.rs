@@ -118,6 +118,7 @@ impl Bot {
             writes: store::WriteLock::default(),
             ingest_waiting: Default::default(),
             tasks: Tasks::default(),
+            instance: config.cluster.instance_name(),
         });
 
         let (builtin, specs_slot) = Builtin::new();

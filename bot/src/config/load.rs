@@ -7,6 +7,7 @@ use super::model::Config;
 /// Environment variables with names of their own, and the key each sets.
 pub const NAMED_ENV: &[(&str, &str)] = &[
     ("SENTINEL_DATABASE_URL", "database.url"),
+    ("SENTINEL_INSTANCE", "cluster.instance"),
     ("SENTINEL_LISTEN", "http.listen"),
     ("SENTINEL_GITHUB_WEBHOOK_SECRET", "github.webhook_secret"),
     ("SENTINEL_GITHUB_TOKEN", "github.token"),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::cluster::ClusterConfig;
 use super::duration::HumanDuration;
 use super::secret::Secret;
 use super::web::WebConfig;
@@ -42,6 +43,8 @@ pub struct Config {
     pub plugins: BTreeMap<String, toml::Value>,
     /// The read-only web status page: off unless this section is present.
     pub web: Option<WebConfig>,
+    /// Several instances on one database: this one's name, claims and heartbeat.
+    pub cluster: ClusterConfig,
 }
 
 /// `[database]`

@@ -34,6 +34,8 @@ pub struct Shared {
     pub ingest_waiting: std::sync::atomic::AtomicUsize,
     /// The supervised background tasks and whether each is running.
     pub tasks: crate::supervisor::Tasks,
+    /// This instance's name (`[cluster] instance`): the owner of its claims.
+    pub instance: String,
 }
 
 /// A wake-up signal that is never lost: a wake sent while the task is busy is seen when it next waits.
