@@ -1,9 +1,10 @@
 -- Signed GitHub webhook load for wrk: one body, one signature (it covers only the body), and a
 -- fresh X-GitHub-Delivery per request so every request is a new delivery that is stored and synced,
--- never a cheap duplicate. Inputs from the environment: BODY_FILE, SIG, EVENT.
+-- never a cheap duplicate. Inputs from the environment: BODY_FILE, SIG, EVENT, and DELIVERY_PREFIX
+-- (optional) to keep the ids of several wrk processes apart.
 local n = 0
 local f = io.open(os.getenv("BODY_FILE"), "rb"); local body = f:read("*a"); f:close()
-local thread_tag = tostring(math.random(1, 1e9))
+local thread_tag = (os.getenv("DELIVERY_PREFIX") or "") .. tostring(math.random(1, 1e9))
 wrk.method = "POST"; wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-GitHub-Event"] = os.getenv("EVENT") or "dependabot_alert"

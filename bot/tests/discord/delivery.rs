@@ -1,4 +1,5 @@
-//! Delivery to Discord: `retry_after`, and a spent global bucket holding messages back without a request.
+//! Delivery to Discord: `retry_after`, a lost answer made harmless by the nonce, and a spent global
+//! bucket holding messages back without a request.
 
 use std::time::Duration;
 
@@ -31,6 +32,31 @@ async fn a_429_waits_for_retry_after_and_then_delivers_exactly_once() {
     );
     h.advance(chrono::Duration::minutes(10)).await;
     assert_eq!(h.fake.calls_of("POST", path).len(), 2, "exactly once");
+
+    support::all_delivered_then_stop(h.bot).await;
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_sent_again_with_its_nonce_and_makes_one_message() {
+    let h = Harness::start().await;
+    let path = "/channels/100000000000000010/messages";
+    h.fake.lose_next_posts(1);
+    h.send(&declare("3002", "Lost answer")).await;
+    assert_eq!(h.fake.calls_of("POST", path).len(), 1);
+    assert_eq!(h.fake.created_in("100000000000000010"), 1, "the post was carried out");
+
+    h.advance(chrono::Duration::minutes(1)).await;
+    let posts = h.fake.calls_of("POST", path);
+    assert_eq!(posts.len(), 2, "sent again: its outcome was unknown");
+    assert_eq!(posts[0].body["nonce"], posts[1].body["nonce"]);
+    assert_eq!(posts[1].status, 200);
+    assert_eq!(
+        h.fake.created_in("100000000000000010"),
+        1,
+        "Discord returns the message its nonce made instead of a second one"
+    );
+    h.advance(chrono::Duration::minutes(10)).await;
+    assert_eq!(h.fake.calls_of("POST", path).len(), 2, "delivered: never sent again");
 
     support::all_delivered_then_stop(h.bot).await;
 }

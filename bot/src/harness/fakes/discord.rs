@@ -6,6 +6,8 @@
 //!   refusal ([`limits::discord_refusal`]: 400 with code 50035, or 50006 for an empty one);
 //!   [`FakeDiscord::refuse_over`] makes it stricter (`MAX_EMBED_SIZE_EXCEEDED`).
 //! - Ids are snowflakes counted from `500000000000000001`, one per request answered.
+//! - A message created with `enforce_nonce` and a nonce already used in its channel is not created
+//!   again: the earlier message is returned, as Discord does.
 //! - A message to a channel it does not know is `10003 Unknown Channel`: it knows the channels
 //!   and users of the tests (ids starting with `1` or `6`) and the threads started through it.
 //! - Threads started from a message take the message's id; threads started in a channel are
@@ -13,9 +15,10 @@
 //! - `PUT …/commands` answers the commands it was given; `GET /users/@me` the bot.
 //!
 //! Scripting: [`FakeDiscord::fail_next`] (e.g. [`rate_limited`] or [`error`]) and
-//! [`FakeDiscord::lose_next_thread`] (started, then answered 500 as a lost answer would be).
+//! [`FakeDiscord::lose_next_thread`] / [`FakeDiscord::lose_next_posts`] (carried out, then answered
+//! 500 as a lost answer would be).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -58,6 +61,11 @@ struct Guild {
     /// Threads started in a channel (not from a message): (id, parent, name).
     channel_threads: Vec<(String, String, String)>,
     lose_next_thread: bool,
+    /// Messages created with `enforce_nonce`: (channel, nonce) → message id.
+    nonces: HashMap<(String, String), String>,
+    /// Messages created in each channel (a nonce's repeat creates none).
+    created: HashMap<String, usize>,
+    lose_posts: u32,
 }
 
 impl FakeDiscord {
@@ -71,6 +79,9 @@ impl FakeDiscord {
                 threads: HashSet::new(),
                 channel_threads: Vec::new(),
                 lose_next_thread: false,
+                nonces: HashMap::new(),
+                created: HashMap::new(),
+                lose_posts: 0,
             })),
         };
         let app = axum::Router::new().fallback(answer).with_state(fake.clone());
@@ -81,6 +92,17 @@ impl FakeDiscord {
     /// The next thread started in a channel is started, but answered with 500.
     pub fn lose_next_thread(&self) {
         lock(&self.state).lose_next_thread = true;
+    }
+
+    /// The next `n` messages created in a channel are created, but answered with 500 (the answer is
+    /// lost).
+    pub fn lose_next_posts(&self, n: u32) {
+        lock(&self.state).lose_posts = n;
+    }
+
+    /// How many messages were created in `channel` (a repeat returned for its nonce is not one).
+    pub fn created_in(&self, channel: &str) -> usize {
+        lock(&self.state).created.get(channel).copied().unwrap_or(0)
     }
 
     /// The threads started in a channel: (id, parent, name).
@@ -126,6 +148,23 @@ impl FakeDiscord {
                 if !known {
                     // Not a refusal of what was sent: the channel (a thread not started yet) is not there.
                     return Ok(error(404, 10003, "Unknown Channel"));
+                }
+                // "If true and nonce is present, it will be checked for uniqueness in the past few
+                // minutes. If another message was created by the same author with the same nonce,
+                // that message will be returned and no new message will be created." (The fake's
+                // memory lasts as long as the test.)
+                let nonce = body["nonce"].as_str().filter(|_| body["enforce_nonce"] == true);
+                let key = nonce.map(|n| ((*channel).to_owned(), n.to_owned()));
+                if let Some(earlier) = key.as_ref().and_then(|key| guild.nonces.get(key)) {
+                    return Ok(Reply::ok(message(&earlier.clone())));
+                }
+                if let Some(key) = key {
+                    guild.nonces.insert(key, id.clone());
+                }
+                *guild.created.entry((*channel).to_owned()).or_default() += 1;
+                if guild.lose_posts > 0 {
+                    guild.lose_posts -= 1;
+                    return Ok(error(500, 0, "500: Internal Server Error"));
                 }
                 message(&id)
             }
