@@ -120,6 +120,9 @@ impl Bot {
             tasks: Tasks::default(),
             instance: config.cluster.instance_name(),
         });
+        crate::cluster::register(&pool, &shared)
+            .await
+            .map_err(StoreError::from)?;
 
         let (builtin, specs_slot) = Builtin::new();
         let mut plugins: Vec<Arc<dyn Plugin>> = vec![Arc::new(builtin)];
@@ -164,6 +167,10 @@ impl Bot {
             supervised("timer_engine", s, d, {
                 let (p, s, w, d) = (p.clone(), s.clone(), w.clone(), d.clone());
                 move || timer_engine::run(p.clone(), s.clone(), w.clone(), d.clone())
+            }),
+            supervised("heartbeat", s, d, {
+                let (p, s, d) = (p.clone(), s.clone(), d.clone());
+                move || crate::cluster::heartbeat(p.clone(), s.clone(), d.clone())
             }),
             supervised("housekeeping", s, d, {
                 let (p, s, d) = (p.clone(), s.clone(), d.clone());
@@ -415,6 +422,10 @@ impl Bot {
                 tracing::warn!("a worker did not stop in time");
             }
         }
+        // Stopped: seen gone at once by the other instances, which take this one's jobs at their next look.
+        if let Err(err) = crate::cluster::deregister(&self.pool, &self.shared).await {
+            tracing::warn!(cause = ?err, "could not mark this instance stopped in the registry");
+        }
         // Closing waits for every borrowed connection; a caller still holding one must not hang us.
         if tokio::time::timeout(grace, self.pool.close()).await.is_err() {
             tracing::warn!("database connections still in use at shutdown");
@@ -457,36 +468,50 @@ where
 }
 
 /// Deletes handled events, delivered messages and answered GitHub requests older than
-/// `pipeline.retain`, hourly.
+/// `pipeline.retain`, and instances gone for [`store::instances::FORGET_AFTER`], hourly — on one
+/// instance of the cluster at a time (the singleton job `housekeeping`).
 async fn housekeeping(pool: DbPool, shared: Arc<Shared>, mut shutdown: Shutdown) {
+    let hour = chrono::Duration::hours(1);
     loop {
-        let before = shared.clock.now() - shared.config.pipeline.retain.chrono();
-        let result = async {
-            let _turn = shared.writes.turn().await;
-            let mut conn = pool.acquire().await?;
-            let events = store::inbox::prune(&mut conn, before).await?;
-            let messages = store::outbox::prune(&mut conn, before).await?;
-            let github = crate::github::store::prune(&mut conn, before).await?;
-            Ok::<_, sqlx::Error>((events, messages, github))
-        }
-        .await;
-        match result {
-            Ok((events, messages, github)) if events + messages + github > 0 => {
-                tracing::info!(
-                    events,
-                    messages,
-                    github,
-                    "pruned old events, messages and github requests"
-                );
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(cause = ?err, "pruning failed"),
-        }
+        let next = if crate::cluster::lead(&pool, &shared, store::cluster_jobs::HOUSEKEEPING, hour).await {
+            prune(&pool, &shared).await;
+            shared.clock.now() + hour
+        } else {
+            crate::cluster::look_again(&shared, hour)
+        };
         let clock = shared.clock.clone();
-        let next = clock.now() + chrono::Duration::hours(1);
         tokio::select! {
             _ = clock.sleep_until(next) => {}
             _ = shutdown.wait() => return,
         }
+    }
+}
+
+/// One round of housekeeping.
+async fn prune(pool: &DbPool, shared: &Shared) {
+    let now = shared.clock.now();
+    let before = now - shared.config.pipeline.retain.chrono();
+    let result = async {
+        let _turn = shared.writes.turn().await;
+        let mut conn = pool.acquire().await?;
+        let events = store::inbox::prune(&mut conn, before).await?;
+        let messages = store::outbox::prune(&mut conn, before).await?;
+        let github = crate::github::store::prune(&mut conn, before).await?;
+        let instances = store::instances::prune(&mut conn, now - store::instances::FORGET_AFTER).await?;
+        Ok::<_, sqlx::Error>((events, messages, github, instances))
+    }
+    .await;
+    match result {
+        Ok((events, messages, github, instances)) if events + messages + github + instances > 0 => {
+            tracing::info!(
+                events,
+                messages,
+                github,
+                instances,
+                "pruned old events, messages, github requests and gone instances"
+            );
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(cause = ?err, "pruning failed"),
     }
 }

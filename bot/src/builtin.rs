@@ -72,10 +72,12 @@ impl Builtin {
         } else {
             "healthy"
         };
-        Ok(format!(
+        let mut text = format!(
             "Sentinel is {verdict}.\n  Inbox backlog: {backlog}\n  Dead events: {}\n  Outbox backlog: {}\n  Failed messages: {}\n  Pending timers: {pending_timers}\n  Next timer: {next}",
             inbox.dead, outbox.pending, outbox.failed
-        ))
+        );
+        text.push_str(&instances(cx).await?);
+        Ok(text)
     }
 
     async fn command(&self, cx: &mut Cx<'_>, command: &Command) -> Result<(), PluginError> {
@@ -94,6 +96,35 @@ impl Builtin {
         };
         cx.reply_private(&command.origin, Message::reply(text)).await
     }
+}
+
+/// The instances part of `/sentinel status`: one line per registered instance, alive or gone, with
+/// its last heartbeat; the one answering is marked.
+async fn instances(cx: &mut Cx<'_>) -> Result<String, PluginError> {
+    let now = cx.now();
+    let this = cx.instance().to_owned();
+    let within = crate::store::instances::alive_within(cx.config().cluster.heartbeat.std());
+    let cluster = crate::cluster::view_at(cx.db(), &this, now, within).await?;
+    let mut text = format!("\n  Instances alive: {}", cluster.alive);
+    for instance in &cluster.instances {
+        let state = match (instance.alive, instance.stopped) {
+            (true, _) => "alive",
+            (false, Some(_)) => "stopped",
+            (false, None) => "gone",
+        };
+        let marker = if instance.this { " (this one)" } else { "" };
+        text.push_str(&format!(
+            "\n    {}{marker}: {state}, last heartbeat {} ago, {} {}",
+            instance.name,
+            crate::chat::duration::human(chrono::Duration::seconds(instance.heartbeat_age_seconds)),
+            instance.host,
+            instance.version,
+        ));
+        if instance.this && !cluster.jobs_held.is_empty() {
+            text.push_str(&format!(", leads {}", cluster.jobs_held.join(", ")));
+        }
+    }
+    Ok(text)
 }
 
 /// `/sentinel web`: a fresh sign-in link for the caller, sent only to them. The token is 256 random

@@ -72,6 +72,11 @@ impl<'a> Cx<'a> {
         &self.shared.config
     }
 
+    /// This instance's name (`cluster.instance`), for `/sentinel status`.
+    pub fn instance(&self) -> &str {
+        &self.shared.instance
+    }
+
     /// People and groups.
     pub fn directory(&self) -> &Directory {
         &self.shared.directory

@@ -30,6 +30,7 @@ pub mod bot;
 pub mod builtin;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod cx;
 pub mod event;

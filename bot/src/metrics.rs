@@ -68,6 +68,22 @@ pub struct WriterLabel {
     pub writer: String,
 }
 
+/// `instance` and `version` labels of `sentinel_instance_info`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InstanceLabels {
+    /// This instance's name (`cluster.instance`).
+    pub instance: String,
+    /// Sentinel's version.
+    pub version: String,
+}
+
+/// `job` label: a singleton periodic job (`github_pull`, `github_reconcile`, `housekeeping`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabel {
+    /// The job.
+    pub job: String,
+}
+
 /// Seconds, from 100 µs to ~13 s (doubling): a synced commit takes a millisecond or so on an SSD,
 /// and what matters is the tail.
 fn seconds_buckets() -> Histogram {
@@ -131,6 +147,12 @@ pub struct Metrics {
     pub github_redeliveries_requested: Counter,
     /// Webhook reconciliation: asked-for events later seen delivered successfully.
     pub github_redeliveries_recovered: Counter,
+    /// Always 1, labelled with this instance's name and version.
+    pub instance_info: Family<InstanceLabels, Gauge>,
+    /// Instances alive on the database (this one included).
+    pub instances_alive: Gauge,
+    /// 1 for each singleton job this instance leads, 0 for the others.
+    pub cluster_jobs_held: Family<JobLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -171,6 +193,9 @@ impl Metrics {
             github_reconcile_rounds: Counter::default(),
             github_redeliveries_requested: Counter::default(),
             github_redeliveries_recovered: Counter::default(),
+            instance_info: Family::default(),
+            instances_alive: Gauge::default(),
+            cluster_jobs_held: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -318,6 +343,21 @@ impl Metrics {
         for (name, help, counter) in reconcile {
             registry.register(name, help, counter.clone());
         }
+        registry.register(
+            "sentinel_instance_info",
+            "This instance: its name and version",
+            metrics.instance_info.clone(),
+        );
+        registry.register(
+            "sentinel_instances_alive",
+            "Instances alive on the database, this one included",
+            metrics.instances_alive.clone(),
+        );
+        registry.register(
+            "sentinel_cluster_jobs_held",
+            "Singleton periodic jobs this instance leads (1) or not (0)",
+            metrics.cluster_jobs_held.clone(),
+        );
         Self { registry, ..metrics }
     }
 
@@ -342,6 +382,23 @@ impl Metrics {
         self.write_turn_held
             .get_or_create(&label)
             .observe(got.elapsed().as_secs_f64());
+    }
+
+    /// Sets the cluster gauges: this instance's info, the instances alive, the jobs it leads.
+    pub fn set_cluster(&self, instance: &str, alive: usize, held: &[String]) {
+        self.instance_info
+            .get_or_create(&InstanceLabels {
+                instance: instance.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            })
+            .set(1);
+        self.instances_alive.set(i64::try_from(alive).unwrap_or(i64::MAX));
+        for job in crate::store::cluster_jobs::ALL {
+            let leads = held.iter().any(|name| name == job);
+            self.cluster_jobs_held
+                .get_or_create(&JobLabel { job: job.to_owned() })
+                .set(i64::from(leads));
+        }
     }
 
     /// The Prometheus text exposition.

@@ -46,7 +46,7 @@ impl ClusterConfig {
 }
 
 /// The host's name (`/etc/hostname`, then `$HOSTNAME`), or `sentinel` when neither says.
-fn host_name() -> String {
+pub fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -10,6 +10,8 @@
 //! delivery: signed, verified, deduplicated. When a later reading shows a successful delivery of an
 //! asked-for event, it counts as recovered. Both are written to the security log and counted on
 //! `/metrics`. Below `github.rate_limit_reserve` calls left, the task waits for the window to reset.
+//! Of several instances on one database, one reconciles at a time: the holder of the singleton job
+//! `github_reconcile` ([`crate::cluster`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -22,9 +24,10 @@ use serde_json::Value;
 use super::client::{Answer, GitHubClient};
 use super::rate_limit::{Pause, describe};
 use super::request::Method;
+use crate::cluster;
 use crate::config::model::HookRef;
 use crate::pipeline::{Shared, Shutdown};
-use crate::store::{security_log, to_ms};
+use crate::store::{cluster_jobs, security_log, to_ms};
 
 /// One delivery as GitHub lists it (the fields used; GitHub's names).
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +99,14 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, shutdown: Shutdown) {
     tracing::info!(hooks = settings.reconcile.hooks.len(), interval = %settings.reconcile.interval, "github webhook reconciliation on");
     loop {
         let started = shared.clock.now();
+        // One instance of a cluster reconciles (the singleton job `github_reconcile`).
+        if !cluster::lead(&reconciler.pool, &shared, cluster_jobs::GITHUB_RECONCILE, interval).await {
+            let clock = shared.clock.clone();
+            tokio::select! {
+                _ = clock.sleep_until(cluster::look_again(&shared, interval)) => continue,
+                _ = shutdown.wait() => return,
+            }
+        }
         for hook in &settings.reconcile.hooks {
             if shutdown.is_down() || reconciler.paused() {
                 break;

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use crate::cluster::ClusterView;
 use crate::store::{inbox, outbox, timers};
 use crate::supervisor::TaskStatus;
 
@@ -20,6 +21,11 @@ pub struct Health {
     pub database: bool,
     /// The database engine: `sqlite` or `postgres` (never the URL, which may hold a password).
     pub engine: &'static str,
+    /// This instance's name (`cluster.instance`).
+    pub instance: String,
+    /// The instances sharing the database, and the singleton jobs this one leads (none when the
+    /// database is unreachable).
+    pub cluster: Option<ClusterView>,
     /// Which integrations are configured.
     pub integrations: Integrations,
     /// Events waiting to be handled.
@@ -75,10 +81,12 @@ pub async fn report(state: &AppState) -> Health {
         let outbox = outbox::counts(&mut conn).await?;
         let timers_pending = timers::count(&mut conn).await?;
         let next_timer = timers::earliest(&mut conn).await?;
-        Ok::<_, sqlx::Error>((inbox, outbox, timers_pending, next_timer))
+        let cluster = crate::cluster::view(&mut conn, &state.shared).await?;
+        Ok::<_, sqlx::Error>((inbox, outbox, timers_pending, next_timer, cluster))
     };
+    let instance = state.shared.instance.clone();
     match read.await {
-        Ok((inbox, outbox, timers_pending, next_timer)) => Health {
+        Ok((inbox, outbox, timers_pending, next_timer, cluster)) => Health {
             status: if inbox.dead > 0 || outbox.failed > 0 || tasks_down {
                 "degraded"
             } else {
@@ -86,6 +94,8 @@ pub async fn report(state: &AppState) -> Health {
             },
             database: true,
             engine,
+            instance,
+            cluster: Some(cluster),
             integrations,
             inbox_pending: inbox.pending,
             dead_events: inbox.dead,
@@ -101,6 +111,8 @@ pub async fn report(state: &AppState) -> Health {
                 status: "down",
                 database: false,
                 engine,
+                instance,
+                cluster: None,
                 integrations,
                 inbox_pending: 0,
                 dead_events: 0,
@@ -134,4 +146,7 @@ pub async fn refresh_gauges(state: &AppState) {
     metrics.outbox_pending.set(health.outbox_pending);
     metrics.outbox_failed.set(health.outbox_failed);
     metrics.timers_pending.set(health.timers_pending);
+    if let Some(cluster) = &health.cluster {
+        metrics.set_cluster(&health.instance, cluster.alive, &cluster.jobs_held);
+    }
 }

@@ -36,7 +36,9 @@
 //! today's statements (one writer; nothing to skip). Until then only one instance may run against a
 //! database: see the README, "Running several instances".
 
+pub mod cluster_jobs;
 pub mod inbox;
+pub mod instances;
 pub mod outbox;
 pub mod plugin_state;
 pub mod security_log;

@@ -13,7 +13,8 @@
 //! it is on a page read, that is among the newest failed runs. The events and the listing's new
 //! ETag and watermark ([`cursors`]) are written in one transaction: a crash in between reads the
 //! same changes again, and they dedup. When GitHub's `x-ratelimit-remaining` falls below
-//! `github.rate_limit_reserve`, polling stops until `x-ratelimit-reset`.
+//! `github.rate_limit_reserve`, polling stops until `x-ratelimit-reset`. Of several instances on one
+//! database, one polls at a time: the holder of the singleton job `github_pull` ([`crate::cluster`]).
 
 pub mod convert;
 pub mod cursors;
@@ -32,9 +33,10 @@ use self::endpoints::Endpoint;
 use super::client::{Answer, GitHubClient};
 use super::rate_limit::{Pause, describe};
 use super::request::Method;
+use crate::cluster;
 use crate::event::NewEvent;
 use crate::pipeline::{Shared, Shutdown, Waker};
-use crate::store::inbox;
+use crate::store::{cluster_jobs, inbox};
 
 /// Runs pull mode until shutdown: one round over `endpoints` at once, then every
 /// `github.pull.interval` on the bot's clock (later while the rate limit is paused).
@@ -55,8 +57,14 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, endpoints: Arc<Vec<Endpoint>
     tracing::info!(listings = endpoints.len(), interval = %settings.pull.interval, "github pull mode polling");
     loop {
         let started = shared.clock.now();
-        poller.round(&endpoints, &shutdown).await;
-        let next = (started + interval).max(poller.pause.until().unwrap_or(started));
+        // One instance of a cluster polls (the singleton job `github_pull`): N pollers would spend N
+        // times the rate limit for the same changes.
+        let next = if cluster::lead(&poller.pool, &shared, cluster_jobs::GITHUB_PULL, interval).await {
+            poller.round(&endpoints, &shutdown).await;
+            (started + interval).max(poller.pause.until().unwrap_or(started))
+        } else {
+            cluster::look_again(&shared, interval)
+        };
         let clock = shared.clock.clone();
         tokio::select! {
             _ = clock.sleep_until(next) => {}
