@@ -16,11 +16,13 @@
 //! - [`assets`]: the stylesheet and the countdown script.
 //! - [`pages`]: one module per page, with its template.
 //! - [`charts`]: the report's SVG charts.
+//! - [`chat_links`]: each alert's link to its chat message, and where channels open.
 //! - [`format`]: times and durations in words.
 
 pub mod access;
 pub mod assets;
 pub mod charts;
+pub mod chat_links;
 pub mod format;
 pub mod headers;
 pub mod pages;
@@ -46,6 +48,8 @@ pub struct Web {
     pub sla: SlaSettings,
     /// The zone reports are counted in.
     pub tz: Tz,
+    /// Learns where chat channels open, for the alerts' chat links.
+    pub chat_links: Arc<chat_links::Learner>,
 }
 
 /// Problems with `[web]`: `public_url` must be an absolute `http://` or `https://` address.
@@ -78,6 +82,7 @@ pub fn routes(config: &Config) -> Result<Option<Routes>, Vec<ConfigError>> {
         incidents: sentinel_plugins::incident_commander::view::config(config)?,
         sla: sentinel_plugins::sla_escalator::view::settings(config)?,
         tz: sentinel_plugins::audit_scheduler::view::time_zone(config)?,
+        chat_links: Arc::default(),
     });
     let router = Routes::new()
         .route("/web", get(pages::now::page))

@@ -279,3 +279,30 @@ async fn the_chat_report_links_to_its_page() {
     );
     web.stop().await;
 }
+
+#[tokio::test]
+async fn the_audits_page_shows_what_each_automatic_check_found() {
+    let mut web = WebBot::start("").await;
+    // A sign-in is a security-log row, so the daily audit's security-log check finds it.
+    let cookie = sign_in(&web.sign_in_link("alice").await).await;
+    web.advance(chrono::Duration::minutes(1)).await;
+    let printed = web.command_as("alice", "/audit run daily").await;
+    assert!(printed.iter().any(|p| p.text.contains("Started")), "{printed:?}");
+    let body = get(&web, "/web/audits", Some(&cookie)).await.text().await.unwrap();
+    assert!(body.contains("What the check found"), "{body}");
+    assert!(body.contains("security_log"), "the check is named: {body}");
+    assert!(
+        body.contains("1 security log entry since") && body.contains("web_sign_in ×1"),
+        "its evidence, with the count: {body}"
+    );
+    assert!(body.contains("checked: needs a look"), "flagged, in words: {body}");
+    assert!(
+        body.contains("no authentication failures since"),
+        "a check that passed says what it looked at: {body}"
+    );
+    assert!(
+        body.contains("could not check: no repositories configured"),
+        "and one that could not check says why: {body}"
+    );
+    web.stop().await;
+}

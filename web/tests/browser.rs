@@ -16,6 +16,8 @@ async fn sign_in_follow_an_incident_to_its_timeline_and_see_the_report_charts() 
     web.command_as("alice", "/incident declare high SQL injection in the login form")
         .await;
     web.advance(chrono::Duration::minutes(3)).await;
+    // A daily audit, so the audits page (and its screenshot) shows what the automatic checks found.
+    web.command_as("alice", "/audit run daily").await;
     let link = web.sign_in_link("alice").await;
     let mut browser = Browser::launch().await;
 
@@ -97,7 +99,9 @@ async fn sign_in_follow_an_incident_to_its_timeline_and_see_the_report_charts() 
     assert!(browser.text().await.contains("Alerts"));
     browser.screenshot(&screenshot_path("alerts")).await;
     browser.goto(&format!("{}/web/audits", web.base)).await;
-    assert!(browser.text().await.contains("Audits"));
+    let audits = browser.text().await;
+    assert!(audits.contains("What the check found"), "{audits}");
+    assert!(audits.contains("security_log"), "{audits}");
     browser.screenshot(&screenshot_path("audits")).await;
 
     // The link was used: opening it again and pressing the button is refused.

@@ -1,10 +1,13 @@
 //! `/web/alerts` — open alerts counted by severity and source and listed most severe first, each
-//! linking to GitHub; `?repo=owner/name` narrows to one repository; alerts fixed or dismissed in the
+//! linking to GitHub and to its chat messages ([`crate::chat_links`]); `?repo=owner/name` narrows
+//! to one repository; alerts fixed or dismissed in the
 //! last 30 days.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use sentinel_bot::http::AppState;
@@ -13,7 +16,9 @@ use sentinel_plugins::incident_commander::view::READ_ROLE;
 use serde::Deserialize;
 
 use super::{Nav, PageError, html};
+use crate::Web;
 use crate::access::Session;
+use crate::chat_links::{self, ChatLink};
 use crate::format::time;
 
 /// Most open alerts listed one by one (all are counted).
@@ -32,6 +37,8 @@ pub struct Row {
     repository: String,
     title: String,
     url: Option<String>,
+    /// Its messages in chat, one per channel it was posted to.
+    chat: Vec<ChatLink>,
     state: String,
     when: String,
 }
@@ -48,7 +55,8 @@ struct Page {
     closed: Vec<Row>,
 }
 
-fn row(a: AlertRow, when: chrono::DateTime<chrono::Utc>) -> Row {
+fn row(a: AlertRow, when: chrono::DateTime<chrono::Utc>, chat: &mut HashMap<String, Vec<ChatLink>>) -> Row {
+    let chat = chat.remove(&a.key).unwrap_or_default();
     let number = a.number.map(|n| format!(" #{n}")).unwrap_or_default();
     let title = match &a.package {
         Some(package) => format!("{}{number} ({package})", a.title),
@@ -60,6 +68,7 @@ fn row(a: AlertRow, when: chrono::DateTime<chrono::Utc>) -> Row {
         repository: a.repository.unwrap_or_else(|| "—".to_owned()),
         title,
         url: a.url,
+        chat,
         state: a.state,
         when: time(when),
     }
@@ -79,19 +88,24 @@ fn rank(severity: &str) -> u8 {
 pub async fn page(
     session: Session,
     State(state): State<AppState>,
+    Extension(web): Extension<Arc<Web>>,
     Query(filter): Query<Filter>,
 ) -> Result<Response, PageError> {
     session.require(READ_ROLE)?;
-    html(&build(&state, &session, filter.repo).await?)
+    html(&build(&state, &web, &session, filter.repo).await?)
 }
 
-async fn build(state: &AppState, session: &Session, repo: Option<String>) -> Result<Page, PageError> {
+async fn build(state: &AppState, web: &Web, session: &Session, repo: Option<String>) -> Result<Page, PageError> {
     let now = state.shared.clock.now();
+    let since = now - chrono::Duration::days(30);
     let repo = repo.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     let mut conn = state.pool.acquire().await?;
     let open = alerts::open(&mut conn, repo.as_deref(), LIMIT + 1).await?;
-    let closed = alerts::closed_since(&mut conn, now - chrono::Duration::days(30), repo.as_deref(), 200).await?;
+    let closed = alerts::closed_since(&mut conn, since, repo.as_deref(), 200).await?;
     let repositories = alerts::repositories(&mut conn).await?;
+    let (mut chat, unlearned) = chat_links::for_alerts(&mut conn, since).await?;
+    drop(conn);
+    web.chat_links.learn_in_background(state, unlearned);
     let mut counts: BTreeMap<(u8, String, String), usize> = BTreeMap::new();
     for a in &open {
         *counts
@@ -117,7 +131,7 @@ async fn build(state: &AppState, session: &Session, repo: Option<String>) -> Res
             .take(usize::try_from(LIMIT).unwrap_or(usize::MAX))
             .map(|a| {
                 let when = a.first_seen_at;
-                row(a, when)
+                row(a, when, &mut chat)
             })
             .collect(),
         truncated,
@@ -126,13 +140,8 @@ async fn build(state: &AppState, session: &Session, repo: Option<String>) -> Res
             .into_iter()
             .map(|a| {
                 let when = a.closed_at.unwrap_or(a.first_seen_at);
-                row(a, when)
+                row(a, when, &mut chat)
             })
             .collect(),
     })
-}
-
-/// The page for the benchmark: rendered exactly as `GET /web/alerts` renders it.
-pub async fn render(state: &AppState, session: &Session) -> Result<Response, PageError> {
-    html(&build(state, session, None).await?)
 }

@@ -1,11 +1,13 @@
 //! `/web/audits` — the latest audit runs: what is done, skipped or still open, by whom and when,
-//! and which runs are overdue (escalated and still incomplete).
+//! which runs are overdue (escalated and still incomplete), and for each item Sentinel checks by
+//! itself what the check found (its evidence: counts, what needs a person, or why it could not
+//! check), whether it passed, and when it was checked.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use sentinel_bot::http::AppState;
-use sentinel_plugins::audit_scheduler::view::{self as audits, Item, Run};
+use sentinel_plugins::audit_scheduler::view::{self as audits, Item, ItemState, Run};
 use sentinel_plugins::incident_commander::view::READ_ROLE;
 
 use super::{Nav, PageError, html};
@@ -20,6 +22,12 @@ pub struct ItemRow {
     position: i64,
     text: String,
     state: &'static str,
+    /// `pass`, `flag` or `fail` for an item Sentinel checked (the state's CSS class).
+    verdict: &'static str,
+    /// The automatic check's name, for an item Sentinel checks.
+    check: Option<&'static str>,
+    /// What the check found.
+    evidence: String,
     by: String,
     at: String,
     note: String,
@@ -66,12 +74,30 @@ fn run_row((run, items): (Run, Vec<Item>)) -> RunRow {
             .map(|i| ItemRow {
                 position: i.position,
                 text: i.text,
-                state: i.state.as_str(),
+                state: state_words(i.state),
+                verdict: match i.state {
+                    ItemState::Checked => "pass",
+                    ItemState::Flagged => "flag",
+                    ItemState::Failed => "fail",
+                    _ => "",
+                },
+                check: i.check.map(|c| c.as_str()),
+                evidence: i.evidence.unwrap_or_default(),
                 by: i.actor.unwrap_or_default(),
                 at: i.at.map(time).unwrap_or_default(),
                 note: i.note.unwrap_or_default(),
             })
             .collect(),
+    }
+}
+
+/// An item's state as the page says it: what an automatic check's outcome means.
+fn state_words(state: ItemState) -> &'static str {
+    match state {
+        ItemState::Checked => "checked: passed",
+        ItemState::Flagged => "checked: needs a look",
+        ItemState::Failed => "could not check",
+        other => other.as_str(),
     }
 }
 

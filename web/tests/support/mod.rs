@@ -1,4 +1,5 @@
-//! A running Sentinel for the web tests: the real bot with the real plugins on a real SQLite file,
+//! A running Sentinel for the web tests: the real bot with the real plugins on a real database (a
+//! SQLite file, or PostgreSQL when `SENTINEL_TEST_ENGINE=postgres`: see `harness::test_db`),
 //! a manual clock, the console as its chat (so `/sentinel web`'s private reply can be read back),
 //! and the HTTP server with the web routes on 127.0.0.1.
 
@@ -46,7 +47,7 @@ pub struct WebBot {
     pub clock: ManualClock,
     printed: Arc<Mutex<Vec<Printed>>>,
     typed: u64,
-    _dir: tempfile::TempDir,
+    _db: sentinel_bot::harness::test_db::TestDb,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     public_url: String,
@@ -64,21 +65,39 @@ impl WebBot {
     }
 
     async fn start_with(public_url: &str, extra: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_full(public_url, extra, |_, _| Vec::new()).await
+    }
+
+    /// Starts Sentinel with [`CONFIG`] plus `extra` TOML and the chat adapters `adapters` builds
+    /// from the loaded config (besides the console).
+    pub async fn start_with_chat(
+        extra: &str,
+        adapters: impl FnOnce(&sentinel_bot::config::Config, &ManualClock) -> Vec<Arc<dyn sentinel_bot::chat::ChatAdapter>>,
+    ) -> Self {
+        Self::start_full(PUBLIC_URL, extra, adapters).await
+    }
+
+    async fn start_full(
+        public_url: &str,
+        extra: &str,
+        adapters: impl FnOnce(&sentinel_bot::config::Config, &ManualClock) -> Vec<Arc<dyn sentinel_bot::chat::ChatAdapter>>,
+    ) -> Self {
+        let db = sentinel_bot::harness::test_db::TestDb::new().await;
         let text = format!("{}\n{extra}", CONFIG.replace(PUBLIC_URL, public_url));
         let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
         let mut config = sentinel_bot::config::load::from_table(table).unwrap();
-        config.database.url = format!("sqlite://{}", dir.path().join("sentinel.db").display());
+        config.database.url = db.url().to_owned();
         config.chat.console = ConsoleMode::On;
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let (sink, printed) = ConsoleSink::memory(false);
         let plugins = sentinel_plugins::build(&config).unwrap();
         let routes = sentinel_web::routes(&config).unwrap().expect("[web] is configured");
+        let adapters = adapters(&config, &clock);
         let bot = Bot::start(BotOptions {
             config,
             clock: Arc::new(clock.clone()),
             plugins,
-            adapters: Vec::new(),
+            adapters,
             console: sink,
             serve_http: true,
             routes,
@@ -91,7 +110,7 @@ impl WebBot {
             clock,
             printed,
             typed: 0,
-            _dir: dir,
+            _db: db,
             base: format!("http://{addr}"),
             public_url: public_url.to_owned(),
         };

@@ -195,16 +195,29 @@ impl DiscordAdapter {
         Ok(created.id)
     }
 
-    /// An active thread called `name` in `parent`, when there is one.
-    async fn find_thread(&self, parent: &str, name: &str) -> Result<Option<String>, DeliveryError> {
-        let channel_id = channel_id(parent)?;
+    /// The guild `channel` is in (`GET /channels/{id}`'s `guild_id`; `None` for a DM): a message
+    /// opens at `https://discord.com/channels/{guild}/{channel}/{message}`.
+    pub async fn guild_of(&self, channel: &str) -> Result<Option<String>, DeliveryError> {
+        let channel_id = channel_id(channel)?;
         let none: Option<&()> = None;
         let info: ChannelInfo = self
             .api
             .call(Route::Channel { channel_id }, LightMethod::Get, none)
             .await
-            .map_err(|err| classify(err, "reading the parent channel"))?;
-        let Some(guild_id) = info.guild_id.as_deref().and_then(snowflake).map(GuildId::new) else {
+            .map_err(|err| classify(err, "reading the channel"))?;
+        Ok(info.guild_id)
+    }
+
+    /// An active thread called `name` in `parent`, when there is one.
+    async fn find_thread(&self, parent: &str, name: &str) -> Result<Option<String>, DeliveryError> {
+        let none: Option<&()> = None;
+        let Some(guild_id) = self
+            .guild_of(parent)
+            .await?
+            .as_deref()
+            .and_then(snowflake)
+            .map(GuildId::new)
+        else {
             return Ok(None);
         };
         let active: ActiveThreads = self

@@ -126,6 +126,17 @@ impl SlackAdapter {
         }
     }
 
+    /// The workspace's address, `auth.test`'s `url` (such as `https://acme.slack.com/`): a message
+    /// opens at `{url}archives/{channel}/p{ts without its dot}`. The web page asks once.
+    pub async fn workspace_url(&self) -> Result<String, String> {
+        let session = self.client.open_session(&self.token);
+        match self.timed(session.auth_test()).await {
+            Ok(Ok(me)) => Ok(me.url.0.to_string()),
+            Ok(Err(err)) => Err(describe(&err)),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+
     /// Creates a public channel `name` (lowercase, at most 80 characters) and invites `members`
     /// (Slack user ids); returns the new channel's id. The bot is a member as its creator.
     /// When a channel of that name exists already (`name_taken`: a retry after a lost answer, or
