@@ -1,4 +1,5 @@
-//! A running Sentinel for the web tests: the real bot with the real plugins on a real SQLite file,
+//! A running Sentinel for the web tests: the real bot with the real plugins on a real database (the
+//! test run's engine, see `sentinel_bot::harness::test_db`),
 //! a manual clock, the console as its chat (so `/sentinel web`'s private reply can be read back),
 //! and the HTTP server with the web routes on 127.0.0.1.
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use sentinel_bot::chat::console::{ConsoleSink, Printed, parse_console_line};
 use sentinel_bot::config::ConsoleMode;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::{Bot, BotOptions, ManualClock, NewEvent};
 
 /// The address links are issued for; tests swap it for the server's real address.
@@ -46,7 +48,7 @@ pub struct WebBot {
     pub clock: ManualClock,
     printed: Arc<Mutex<Vec<Printed>>>,
     typed: u64,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     public_url: String,
@@ -64,11 +66,11 @@ impl WebBot {
     }
 
     async fn start_with(public_url: &str, extra: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
         let text = format!("{}\n{extra}", CONFIG.replace(PUBLIC_URL, public_url));
         let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
         let mut config = sentinel_bot::config::load::from_table(table).unwrap();
-        config.database.url = format!("sqlite://{}", dir.path().join("sentinel.db").display());
+        config.database.url = db.url().to_owned();
         config.chat.console = ConsoleMode::On;
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let (sink, printed) = ConsoleSink::memory(false);
@@ -91,7 +93,7 @@ impl WebBot {
             clock,
             printed,
             typed: 0,
-            _dir: dir,
+            _db: db,
             base: format!("http://{addr}"),
             public_url: public_url.to_owned(),
         };
