@@ -107,6 +107,9 @@ impl Sentinel {
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
             .args(["--config", config.to_str().expect("utf-8 path"), "run"])
+            // Files it makes beside a relative path (on PostgreSQL, the generated webhook secret is
+            // `./sentinel.db.webhook-secret`) land in its directory, not in the source tree.
+            .current_dir(dir.path())
             .env_remove("SENTINEL_CONFIG")
             .env("SENTINEL_LOG", "info")
             // The database and address come from the environment, as the README documents.
