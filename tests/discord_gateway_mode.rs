@@ -67,12 +67,9 @@ fn check_config_says_how_discord_reaches_sentinel_and_the_gateway_needs_no_publi
 async fn a_slash_command_over_the_gateway_runs_in_the_binary_with_no_discord_endpoint() {
     let fake = FakeGateway::start(Duration::from_secs(45)).await;
     let mut running = Sentinel::start(&discord_config(&fake.base, BOT_TOKEN, "gateway"));
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", running.database().display()),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let pool = sentinel_bot::store::open(running.database_url(), Duration::from_secs(5))
+        .await
+        .unwrap();
     fake.watch_inbox(pool);
     let status = reqwest::Client::new()
         .post(running.url("/discord/interactions"))

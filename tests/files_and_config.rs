@@ -22,8 +22,15 @@ fn mode(path: &Path) -> u32 {
 }
 
 /// Runs `sentinel <args…>` with `config` (written 0600) and the database in `dir` (`run` listens on
-/// a free port on 127.0.0.1); kills it after 30 s.
+/// a free port on 127.0.0.1); kills it after 30 s. SQLite on either engine's run: these runs are
+/// about the files beside the SQLite database (the generated webhook secret) or check the config.
 fn run_sentinel(dir: &Path, config: &str, args: &[&str]) -> Output {
+    let database_url = format!("sqlite://{}", dir.join("sentinel.db").display());
+    run_sentinel_on(dir, &database_url, config, args)
+}
+
+/// [`run_sentinel`] on the database at `database_url`.
+fn run_sentinel_on(dir: &Path, database_url: &str, config: &str, args: &[&str]) -> Output {
     let path = dir.join("sentinel.toml");
     std::fs::write(&path, config).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -32,10 +39,7 @@ fn run_sentinel(dir: &Path, config: &str, args: &[&str]) -> Output {
         .arg(&path)
         .args(args)
         .env_remove("SENTINEL_CONFIG")
-        .env(
-            "SENTINEL_DATABASE_URL",
-            format!("sqlite://{}", dir.join("sentinel.db").display()),
-        )
+        .env("SENTINEL_DATABASE_URL", database_url)
         .envs(
             args.first()
                 .filter(|a| **a == "run")
@@ -62,7 +66,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn the_database_and_its_wal_and_shm_files_are_created_private() {
-    let mut sentinel = Sentinel::start(&format!("[github]\nwebhook_secret = \"{SECRET}\"\n"));
+    // SQLite on either engine's run: the test is about the SQLite file and its WAL.
+    let mut sentinel = Sentinel::start_sqlite(&format!("[github]\nwebhook_secret = \"{SECRET}\"\n"));
     let client = reqwest::Client::new();
     let (status, _) = post_webhook(
         &client,
@@ -217,12 +222,9 @@ async fn a_chat_webhook_url_stays_out_of_logs_stored_errors_and_dead_list() {
     assert!(failed, "the delivery never failed");
     assert!(sentinel.terminate().success());
 
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let pool = sentinel_bot::store::open(sentinel.database_url(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let errors: Vec<String> = sqlx::query_scalar("SELECT last_error FROM outbox WHERE last_error IS NOT NULL")
         .fetch_all(&pool)
         .await
@@ -240,7 +242,7 @@ async fn a_chat_webhook_url_stays_out_of_logs_stored_errors_and_dead_list() {
     );
     assert!(!logs.contains("s3cret-path"), "{logs}");
 
-    let dead = run_sentinel(sentinel.dir.path(), &config, &["dead", "list"]);
+    let dead = run_sentinel_on(sentinel.dir.path(), sentinel.database_url(), &config, &["dead", "list"]);
     let listed = text(&dead.stdout);
     assert!(dead.status.success(), "{}", text(&dead.stderr));
     assert!(listed.contains("error sending request"), "{listed}");

@@ -63,12 +63,9 @@ async fn every_fixture_goes_through_the_signed_endpoint_and_security_alerts_reac
     }
     assert_eq!(accepted, 16);
 
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let pool = sentinel_bot::store::open(sentinel.database_url(), std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
     // Everything acknowledged is handled and delivered before the channel is read.
     let mut quiet = false;
     for _ in 0..400 {

@@ -5,6 +5,8 @@
 
 mod support;
 
+use sentinel_bot::harness::test_db::test_engine;
+use sentinel_bot::store::Engine;
 use support::{SECRET, Sentinel, fixture, post_webhook};
 
 fn secret_config() -> String {
@@ -160,12 +162,9 @@ async fn every_webhook_rejection_has_its_status_a_security_log_row_and_a_counter
     }
     assert!(sentinel.terminate().success());
 
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let pool = sentinel_bot::store::open(sentinel.database_url(), std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT kind, detail FROM security_log ORDER BY id")
         .fetch_all(&pool)
         .await
@@ -196,7 +195,8 @@ async fn every_webhook_rejection_has_its_status_a_security_log_row_and_a_counter
 
 #[tokio::test]
 async fn without_a_configured_secret_the_first_run_generates_a_private_one_and_never_logs_it() {
-    let mut sentinel = Sentinel::start("");
+    // SQLite on either engine's run: the generated secret is a file beside the SQLite database.
+    let mut sentinel = Sentinel::start_sqlite("");
     let path = sentinel.dir.path().join("sentinel.db.webhook-secret");
     let secret = std::fs::read_to_string(&path).expect("secret file").trim().to_owned();
     assert_eq!(secret.len(), 64);
@@ -319,15 +319,16 @@ async fn a_payload_nested_too_deep_for_the_dispatcher_is_refused_at_the_door() {
     assert_eq!(health["inbox_pending"], 0, "{health}");
     assert_eq!(health["dead_events"], 0, "{health}");
     assert_eq!(health["status"], "ok", "{health}");
-    assert_eq!(health["engine"], "sqlite", "{health}");
+    let engine = match test_engine() {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    };
+    assert_eq!(health["engine"], engine, "{health}");
     assert!(sentinel.terminate().success());
 
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let pool = sentinel_bot::store::open(sentinel.database_url(), std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
     let stored: Vec<String> = sqlx::query_scalar("SELECT dedup_key FROM inbox WHERE kind = 'github' ORDER BY id")
         .fetch_all(&pool)
         .await

@@ -34,12 +34,9 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 
 /// A look at the binary's database (SQLite allows a second process beside it).
 async fn database(sentinel: &Sentinel) -> DbPool {
-    store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap()
+    store::open(sentinel.database_url(), Duration::from_secs(5))
+        .await
+        .unwrap()
 }
 
 async fn rows(pool: &DbPool, dedup_suffix: &str) -> i64 {

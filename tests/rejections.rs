@@ -17,12 +17,9 @@ fn secret_config(http: &str) -> String {
 
 /// The security log after the bot stopped: (kind, detail, count) per row.
 async fn security_log(sentinel: &Sentinel) -> Vec<(String, String, i64)> {
-    let pool = sentinel_bot::store::open(
-        &format!("sqlite://{}", sentinel.database().display()),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let pool = sentinel_bot::store::open(sentinel.database_url(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let rows = sqlx::query_as("SELECT kind, detail, count FROM security_log ORDER BY id")
         .fetch_all(&pool)
         .await

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use fake::{APP, BOT_TOKEN, Behaviour, FakeGateway};
 use sayer::Sayer;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::ingress::discord_gateway::{UrlError, check_gateway};
 use sentinel_bot::{Bot, BotOptions, ManualClock};
 use serde_json::{Value, json};
@@ -28,19 +29,19 @@ struct Harness {
     bot: Bot,
     fake: FakeGateway,
     clock: ManualClock,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl Harness {
     async fn start(token: &str, script: &[Behaviour]) -> Self {
         let fake = FakeGateway::start(INTERVAL).await;
         fake.script(script);
-        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
         let text = format!(
-            "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
+            "[database]\nurl = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
              [discord]\nbot_token = \"{token}\"\napplication_id = \"{APP}\"\ninteractions = \"gateway\"\n\
              api_url = \"{}\"\n",
-            dir.path().join("sentinel.db").display(),
+            db.url(),
             fake.base
         );
         let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
@@ -70,7 +71,7 @@ impl Harness {
             bot,
             fake,
             clock,
-            _dir: dir,
+            _db: db,
         }
     }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use sentinel_bot::chat::console::ConsoleSink;
 use sentinel_bot::config::Secret;
 use sentinel_bot::harness::fakes::github_hooks::FakeHooks;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::test_start;
 use sentinel_bot::{Bot, BotOptions, Clock, Cx, Event, ManualClock, Plugin, PluginError, Subscriptions};
 use serde_json::Value;
@@ -51,7 +52,7 @@ struct Harness {
     clock: ManualClock,
     seen: Arc<Mutex<Vec<String>>>,
     fake: FakeHooks,
-    db: tempfile::TempDir,
+    db: TestDb,
     /// The secret the fake signs redeliveries with (the bot's, unless a test breaks it).
     signing: Secret,
 }
@@ -73,7 +74,7 @@ impl Harness {
             clock,
             seen: Arc::default(),
             fake,
-            db: tempfile::tempdir().unwrap(),
+            db: TestDb::new().await,
             signing: Secret::new(signing),
         };
         harness.boot().await;
@@ -82,10 +83,10 @@ impl Harness {
 
     async fn boot(&mut self) {
         let config = format!(
-            "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[github]\ntoken = \"{TOKEN}\"\n\
+            "[database]\nurl = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[github]\ntoken = \"{TOKEN}\"\n\
              api_url = \"{}\"\nwebhook_secret = \"{SECRET}\"\n[github.reconcile]\n\
              hooks = [{{ repository = \"acme/app\", id = 1 }}]\nlookback = \"1h\"\n",
-            self.db.path().join("sentinel.db").display(),
+            self.db.url(),
             self.fake.url,
         );
         let table = sentinel_bot::config::load::parse_table(&config, "test").unwrap();

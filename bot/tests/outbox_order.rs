@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sentinel_bot::chat::{ChatAdapter, Delivered, Delivery, DeliveryError, Target};
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::test_start;
 use sentinel_bot::ids::Platform;
 use sentinel_bot::pipeline::ingest::Ingest;
@@ -108,18 +109,18 @@ struct Setup {
     adapter: Arc<Recorder>,
     ingest: Ingest,
     sent: usize,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl Setup {
     /// A bot whose Slack adapter allows one post per `pace` per channel (none: no pacing).
     async fn start(pace: Option<Duration>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
         let text = format!(
-            "[database]\nurl = \"sqlite://{}\"\n[chat]\nconsole = \"off\"\n[slack]\nbot_token = \"xoxb-test\"\n\
+            "[database]\nurl = \"{}\"\n[chat]\nconsole = \"off\"\n[slack]\nbot_token = \"xoxb-test\"\n\
              [outbox]\nretry_base = \"1s\"\nretry_max = \"1m\"\nmax_attempts = 10\n\
              [channels.alerts]\nslack = \"C0ALERTS\"\n[channels.other]\nslack = \"C0OTHER\"\n",
-            dir.path().join("sentinel.db").display()
+            db.url()
         );
         let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
         let config = sentinel_bot::config::load::from_table(table).unwrap();
@@ -148,7 +149,7 @@ impl Setup {
             adapter,
             ingest,
             sent: 0,
-            _dir: dir,
+            _db: db,
         }
     }
 

@@ -18,6 +18,7 @@ use sentinel_bot::chat::discord::DiscordAdapter;
 use sentinel_bot::chat::discord::render as discord;
 use sentinel_bot::chat::slack::SlackAdapter;
 use sentinel_bot::chat::slack::render as slack;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::store::outbox;
 use sentinel_bot::{
     Bot, BotOptions, Button, ButtonStyle, Cx, Event, ManualClock, Mention, Message, NewEvent, Plugin, PluginError,
@@ -294,7 +295,7 @@ struct Harness {
     bot: Bot,
     slack: FakeSlack,
     discord: FakeDiscord,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl Harness {
@@ -302,15 +303,15 @@ impl Harness {
         let slack = FakeSlack::start().await.unwrap();
         let discord = FakeDiscord::start().await.unwrap();
         let (slack_url, discord_url) = (slack.api_url(), discord.url.clone());
-        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
         let text = format!(
-            "[database]\nurl = \"sqlite://{}\"\n[chat]\nconsole = \"off\"\n\
+            "[database]\nurl = \"{}\"\n[chat]\nconsole = \"off\"\n\
              [slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"\napi_url = \"{slack_url}\"\npost_interval = \"0s\"\n\
              [discord]\nbot_token = \"discord-test\"\napi_url = \"{discord_url}\"\n\
              [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
              [channels.security-incidents]\nslack = \"C0INC\"\ndiscord = \"100000000000000010\"\n\
              [people.alice]\nslack = \"U0ALICE\"\ndiscord = \"200000000000000001\"\n",
-            dir.path().join("sentinel.db").display()
+            db.url()
         );
         let config =
             sentinel_bot::config::load::from_table(sentinel_bot::config::load::parse_table(&text, "test").unwrap())
@@ -340,7 +341,7 @@ impl Harness {
             bot,
             slack,
             discord,
-            _dir: dir,
+            _db: db,
         }
     }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use sayer::Sayer;
 use sentinel_bot::harness::fakes::slack_socket::{APP_TOKEN, Behaviour, FakeSocketMode};
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::ingress::slack_socket::{OpenError, check_app_token};
 use sentinel_bot::{Bot, BotOptions, ManualClock};
 use serde_json::{Value, json};
@@ -20,19 +21,19 @@ use serde_json::{Value, json};
 struct Harness {
     bot: Bot,
     fake: FakeSocketMode,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl Harness {
     async fn start(app_token: &str, connections: usize, script: &[Behaviour]) -> Self {
         let fake = FakeSocketMode::start().await.unwrap();
         fake.script(script);
-        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
         let text = format!(
-            "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
+            "[database]\nurl = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
              [slack]\nbot_token = \"xoxb-test-token\"\napp_token = \"{app_token}\"\nsocket_connections = {connections}\n\
              api_url = \"{}/api\"\npost_interval = \"0s\"\n",
-            dir.path().join("sentinel.db").display(),
+            db.url(),
             fake.base
         );
         let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
@@ -56,7 +57,7 @@ impl Harness {
         .await
         .unwrap();
         fake.watch_inbox(bot.pool().clone());
-        Self { bot, fake, _dir: dir }
+        Self { bot, fake, _db: db }
     }
 
     /// Waits (up to 10 s) until `done` holds.

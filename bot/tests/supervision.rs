@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sentinel_bot::chat::{ChatAdapter, Delivered, Delivery, DeliveryError};
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::{TestBot, test_start};
 use sentinel_bot::ids::Platform;
 use sentinel_bot::{Bot, BotOptions, Cx, Event, ManualClock, Message, NewEvent, Plugin, PluginError, Subscriptions};
@@ -138,11 +139,11 @@ impl ChatAdapter for PanicsOnce {
 
 #[tokio::test]
 async fn a_chat_adapter_that_panics_once_is_restarted_and_delivers_everything_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
     let text = format!(
-        "[database]\nurl = \"sqlite://{}\"\n[chat]\nconsole = \"off\"\n[slack]\nbot_token = \"xoxb-test\"\n\
+        "[database]\nurl = \"{}\"\n[chat]\nconsole = \"off\"\n[slack]\nbot_token = \"xoxb-test\"\n\
          post_interval = \"0s\"\n[channels.security-incidents]\nslack = \"C0INC\"\n",
-        dir.path().join("sentinel.db").display()
+        db.url()
     );
     let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
     let config = sentinel_bot::config::load::from_table(table).unwrap();

@@ -20,6 +20,7 @@ use sentinel_bot::config::Secret;
 use sentinel_bot::harness::fakes::discord::FakeDiscord;
 use sentinel_bot::harness::fakes::limits::{discord_mention_tokens, slack_mention_tokens};
 use sentinel_bot::harness::fakes::slack::FakeSlack;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::{Bot, BotOptions, Clock, ManualClock, Plugin};
 use sentinel_plugins::alert_notifier::{AlertNotifier, AlertNotifierConfig};
 use serde_json::{Value, json};
@@ -145,7 +146,7 @@ struct Harness {
     url: String,
     key: SigningKey,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 impl Harness {
@@ -153,11 +154,11 @@ impl Harness {
         let slack = FakeSlack::start().await.unwrap();
         let discord = FakeDiscord::start().await.unwrap();
         let (slack_url, discord_url) = (slack.api_url(), discord.url.clone());
-        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
         let key = SigningKey::from_bytes(&[9u8; 32]);
         let public_key = hex::encode(key.verifying_key().to_bytes());
         let text = format!(
-            "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
+            "[database]\nurl = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
              [github]\nwebhook_secret = \"{WEBHOOK_SECRET}\"\n\
              [slack]\nbot_token = \"xoxb-test\"\nsigning_secret = \"8f742231b10e8888abcd99yyyzzz85a5\"\napi_url = \"{slack_url}\"\npost_interval = \"0s\"\n\
              [discord]\nbot_token = \"discord-test\"\napplication_id = \"{APP}\"\npublic_key = \"{public_key}\"\n\
@@ -166,7 +167,7 @@ impl Harness {
              [people.alice]\nslack = \"U0ALICE\"\ndiscord = \"200000000000000001\"\n\
              [groups.secops]\nslack = \"S0SEC\"\ndiscord = \"300000000000000003\"\n\
              [[plugins.alert_notifier.routes]]\nmention = [\"secops\", \"alice\"]\n",
-            dir.path().join("sentinel.db").display()
+            db.url()
         );
         let config = support::config(&text);
         let notifier = AlertNotifierConfig::from_config(&config).unwrap();
@@ -200,7 +201,7 @@ impl Harness {
             url,
             key,
             http: reqwest::Client::new(),
-            _dir: dir,
+            _db: db,
         }
     }
 

@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use sentinel_bot::config::Secret;
+use sentinel_bot::harness::test_db::{TestDb, test_engine};
 use sentinel_bot::ingress::github::sign;
+use sentinel_bot::store::Engine;
 
 /// The webhook secret the tests configure.
 pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
@@ -23,6 +25,21 @@ pub struct Sentinel {
     pub stderr: mpsc::Receiver<String>,
     early: std::sync::Mutex<Vec<String>>,
     pub stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    database_url: String,
+    /// The PostgreSQL database of a run on that engine (dropped with the process's remains).
+    db: Option<TestDb>,
+}
+
+/// What a killed `sentinel` leaves for the next one: its directory and its database.
+pub struct Remains {
+    pub dir: tempfile::TempDir,
+    db: Option<TestDb>,
+}
+
+impl From<tempfile::TempDir> for Remains {
+    fn from(dir: tempfile::TempDir) -> Self {
+        Self { dir, db: None }
+    }
 }
 
 impl Sentinel {
@@ -32,8 +49,26 @@ impl Sentinel {
         Self::start_in(dir, extra)
     }
 
-    pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Self {
-        Self::launch(dir, extra, false, None)
+    /// Starts the binary on what an earlier one left (its directory and database), or in `dir`.
+    pub fn start_in(remains: impl Into<Remains>, extra: &str) -> Self {
+        let Remains { dir, db } = remains.into();
+        match db {
+            Some(db) => {
+                let url = db.url().to_owned();
+                let mut sentinel = Self::launch(dir, extra, false, Some(url));
+                sentinel.db = Some(db);
+                sentinel
+            }
+            None => Self::launch(dir, extra, false, None),
+        }
+    }
+
+    /// Like [`Sentinel::start`], on a SQLite file in its directory whatever the run's engine: for
+    /// the tests about the file itself ([`Sentinel::database`]).
+    pub fn start_sqlite(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("sentinel.db").display());
+        Self::launch(dir, extra, false, Some(url))
     }
 
     /// Like [`Sentinel::start`], with stdin open so the test can type console commands.
@@ -53,8 +88,17 @@ impl Sentinel {
 
     fn launch(dir: tempfile::TempDir, extra: &str, typing: bool, database_url: Option<String>) -> Self {
         let config = dir.path().join("sentinel.toml");
-        let db = dir.path().join("sentinel.db");
-        let database_url = database_url.unwrap_or_else(|| format!("sqlite://{}", db.display()));
+        // No database given: one on the run's engine (SQLite: a file beside the config).
+        let (database_url, db) = match database_url {
+            Some(url) => (url, None),
+            None => match test_engine() {
+                Engine::Sqlite => (format!("sqlite://{}", dir.path().join("sentinel.db").display()), None),
+                Engine::Postgres => {
+                    let db = postgres_db();
+                    (db.url().to_owned(), Some(db))
+                }
+            },
+        };
         std::fs::write(&config, format!("{extra}\n")).expect("write config");
         #[cfg(unix)]
         {
@@ -63,10 +107,13 @@ impl Sentinel {
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
             .args(["--config", config.to_str().expect("utf-8 path"), "run"])
+            // Files it makes beside a relative path (on PostgreSQL, the generated webhook secret is
+            // `./sentinel.db.webhook-secret`) land in its directory, not in the source tree.
+            .current_dir(dir.path())
             .env_remove("SENTINEL_CONFIG")
             .env("SENTINEL_LOG", "info")
             // The database and address come from the environment, as the README documents.
-            .env("SENTINEL_DATABASE_URL", database_url)
+            .env("SENTINEL_DATABASE_URL", &database_url)
             .env("SENTINEL_LISTEN", "127.0.0.1:0")
             .env("SENTINEL_CONSOLE_USER", "tester")
             .stdin(if typing { Stdio::piped() } else { Stdio::null() })
@@ -116,6 +163,8 @@ impl Sentinel {
             stderr,
             early: std::sync::Mutex::new(seen),
             stdout,
+            database_url,
+            db,
         }
     }
 
@@ -128,8 +177,14 @@ impl Sentinel {
         reqwest::get(self.url("/healthz")).await.unwrap().json().await.unwrap()
     }
 
+    /// The SQLite file of [`Sentinel::start_sqlite`] (and of a run on SQLite).
     pub fn database(&self) -> PathBuf {
         self.dir.path().join("sentinel.db")
+    }
+
+    /// The URL of its database, on the run's engine (for `sentinel_bot::store::open`).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -156,15 +211,19 @@ impl Sentinel {
         stdin.flush().expect("flush stdin");
     }
 
-    /// Kills the process with SIGKILL — no shutdown of any kind — and hands back its directory.
-    pub fn kill9(mut self) -> tempfile::TempDir {
+    /// Kills the process with SIGKILL — no shutdown of any kind — and hands back its directory and
+    /// database, for [`Sentinel::start_in`].
+    pub fn kill9(mut self) -> Remains {
         let status = Command::new("kill")
             .args(["-KILL", &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
         let _ = self.child.wait();
-        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
+        Remains {
+            dir: std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")),
+            db: self.db.take(),
+        }
     }
 
     /// Everything written to stderr so far.
@@ -197,6 +256,20 @@ impl Drop for Sentinel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A new PostgreSQL database for a run on that engine, made on a thread of its own (the caller
+/// may be inside a runtime, which must not be blocked on).
+fn postgres_db() -> TestDb {
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(TestDb::new())
+    })
+    .join()
+    .expect("create the test database")
 }
 
 /// Runs `sentinel --config <dir>/sentinel.toml <args>` (written from `config`, mode 0600, the

@@ -26,6 +26,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use sentinel_bot::chat::Directory;
 use sentinel_bot::chat::discord::DiscordAdapter;
 use sentinel_bot::harness::fakes::discord::FakeDiscord;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::{
     Bot, Button, ButtonStyle, Clock, CommandSpec, Cx, Event, ManualClock, Mention, Message, Plugin, PluginError,
     Severity, SubcommandSpec,
@@ -111,7 +112,7 @@ pub struct Harness {
     pub url: String,
     pub key: SigningKey,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 pub fn signing_key() -> SigningKey {
@@ -120,7 +121,7 @@ pub fn signing_key() -> SigningKey {
 
 /// A Discord adapter on its own (no bot) for `fake`, on `clock`, with an empty directory.
 pub fn lone_adapter(fake: &FakeDiscord, clock: &ManualClock) -> DiscordAdapter {
-    let config = support::load(&config_text(&fake.url, std::path::Path::new("unused.db")));
+    let config = support::load(&config_text(&fake.url, "sqlite://unused.db"));
     let directory = Arc::new(Directory::default());
     DiscordAdapter::new(
         &config.discord,
@@ -132,25 +133,24 @@ pub fn lone_adapter(fake: &FakeDiscord, clock: &ManualClock) -> DiscordAdapter {
 }
 
 /// The configuration: Discord at `fake_url`, #security-incidents, alice, bob and the responders.
-pub fn config_text(fake_url: &str, db: &std::path::Path) -> String {
+pub fn config_text(fake_url: &str, db_url: &str) -> String {
     let public_key = hex::encode(signing_key().verifying_key().to_bytes());
     format!(
-        "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
+        "[database]\nurl = \"{db_url}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
          [discord]\nbot_token = \"discord-test-token\"\napplication_id = \"{APP}\"\npublic_key = \"{public_key}\"\n\
          api_url = \"{fake_url}\"\n\
          [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
          [channels.security-incidents]\ndiscord = \"100000000000000010\"\n\
          [groups.responders]\ndiscord = \"300000000000000003\"\n[people.bob]\ndiscord = \"200000000000000002\"\n\
          [people.alice]\ndiscord = \"200000000000000001\"\n",
-        db.display()
     )
 }
 
 impl Harness {
     pub async fn start() -> Self {
         let fake = FakeDiscord::start().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = support::load(&config_text(&fake.url, &dir.path().join("sentinel.db")));
+        let db = TestDb::new().await;
+        let config = support::load(&config_text(&fake.url, db.url()));
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let adapter = DiscordAdapter::new(
             &config.discord,
@@ -170,7 +170,7 @@ impl Harness {
             url,
             key: signing_key(),
             http: reqwest::Client::new(),
-            _dir: dir,
+            _db: db,
         }
     }
 

@@ -196,11 +196,11 @@ async fn repositories_outside_the_allow_list_are_not_polled_or_announced() {
     fake.set("/orgs/acme/dependabot/alerts", vec![allowed, other]);
     fake.set("/orgs/acme/code-scanning/alerts", Vec::new());
     fake.set("/orgs/acme/secret-scanning/alerts", Vec::new());
-    let db = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
     let config = format!(
-        "[database]\nurl = \"sqlite://{}\"\n[github]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n\
+        "[database]\nurl = \"{}\"\n[github]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n\
          allowed_repositories = [\"acme/api\"]\n[github.pull]\norganizations = [\"acme\"]\n",
-        db.path().join("s.db").display(),
+        db.url(),
         fake.url
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -259,5 +259,22 @@ async fn the_first_poll_announces_only_what_changed_within_the_initial_lookback(
     h.next_round().await;
     assert_eq!(h.seen().len(), 2);
     assert_eq!(h.seen()[1], seen("dismissed", 1, "dismissed"));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn alerts_older_than_the_lookback_stay_known_when_the_listing_later_changes() {
+    let old = test_start() - Duration::days(2);
+    let h = Harness::start_with(
+        "",
+        vec![dependabot(1, "open", old, old), dependabot(2, "open", old, old)],
+    )
+    .await;
+    assert!(h.seen().is_empty(), "both alerts are older than the lookback");
+    // A new alert makes the listing change (a 200): only it is news, not the two known ones.
+    let now = test_start() + Duration::minutes(1);
+    h.fake.upsert(DEPENDABOT, dependabot(3, "open", now, now));
+    h.next_round().await;
+    assert_eq!(h.seen(), [seen("created", 3, "open")]);
     h.stop().await;
 }

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use sentinel_bot::chat::console::ConsoleSink;
 use sentinel_bot::config::Secret;
 use sentinel_bot::harness::fakes::github_alerts::{AlertRequest, FakeAlerts};
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::test_start;
 use sentinel_bot::{Bot, BotOptions, Cx, Event, ManualClock, Plugin, PluginError, Subscriptions};
 use serde_json::{Value, json};
@@ -91,7 +92,7 @@ struct Harness {
     clock: ManualClock,
     seen: Arc<Mutex<Vec<Seen>>>,
     fake: FakeAlerts,
-    db: tempfile::TempDir,
+    db: TestDb,
     extra: String,
     runs: bool,
 }
@@ -124,7 +125,7 @@ impl Harness {
             clock: ManualClock::new(test_start()),
             seen: Arc::default(),
             fake,
-            db: tempfile::tempdir().unwrap(),
+            db: TestDb::new().await,
             extra: extra.to_owned(),
             runs,
         };
@@ -134,9 +135,9 @@ impl Harness {
 
     fn config(&self) -> String {
         format!(
-            "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[github]\ntoken = \"{TOKEN}\"\n\
+            "[database]\nurl = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[github]\ntoken = \"{TOKEN}\"\n\
              api_url = \"{}\"\nwebhook_secret = \"{SECRET}\"\n{}\n[github.pull]\nrepositories = [\"acme/app\"]\n",
-            self.db.path().join("sentinel.db").display(),
+            self.db.url(),
             self.fake.url,
             self.extra,
         )

@@ -14,8 +14,8 @@ use crate::{Harness, config_text, support};
 #[tokio::test]
 async fn start_up_checks_the_token_and_channels_can_be_created_per_incident() {
     let fake = FakeSlack::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let text = config_text(&fake.api_url(), &dir.path().join("db"));
+    // Only the adapter is built: no database is opened.
+    let text = config_text(&fake.api_url(), "sqlite://unused.db");
     let config =
         sentinel_bot::config::load::from_table(sentinel_bot::config::load::parse_table(&text, "t").unwrap()).unwrap();
     let adapter = SlackAdapter::new(&config.slack, Arc::new(Directory::default()), Duration::from_secs(5)).unwrap();

@@ -24,6 +24,7 @@ use sentinel_bot::chat::Directory;
 use sentinel_bot::chat::slack::SlackAdapter;
 use sentinel_bot::config::Secret;
 use sentinel_bot::harness::fakes::slack::FakeSlack;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::ingress::slack::sign;
 use sentinel_bot::{
     Bot, Button, ButtonStyle, CommandSpec, Cx, Event, ManualClock, Mention, Message, Plugin, PluginError, Severity,
@@ -100,26 +101,25 @@ pub struct Harness {
     pub fake: FakeSlack,
     pub url: String,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 /// The configuration: Slack at `api_url`, #security-incidents, alice, bob and two groups.
-pub fn config_text(api_url: &str, db: &std::path::Path) -> String {
+pub fn config_text(api_url: &str, db_url: &str) -> String {
     format!(
-        "[database]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
+        "[database]\nurl = \"{db_url}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[chat]\nconsole = \"off\"\n\
          [slack]\nbot_token = \"xoxb-test-token\"\nsigning_secret = \"{SECRET}\"\napi_url = \"{api_url}\"\npost_interval = \"0s\"\n\
          [outbox]\nretry_base = \"2s\"\nretry_max = \"1m\"\nmax_attempts = 5\n\
          [channels.security-incidents]\nslack = \"C0INC\"\n[people.alice]\nslack = \"U0ALICE\"\n\
          [people.bob]\nslack = \"U0BOB\"\n[groups.responders]\nmembers = [\"bob\"]\n[groups.secops]\nslack = \"S0SEC\"\n",
-        db.display()
     )
 }
 
 impl Harness {
     pub async fn start() -> Self {
         let fake = FakeSlack::start().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = support::load(&config_text(&fake.api_url(), &dir.path().join("sentinel.db")));
+        let db = TestDb::new().await;
+        let config = support::load(&config_text(&fake.api_url(), db.url()));
         let clock = ManualClock::new(sentinel_bot::harness::test_start());
         let adapter = SlackAdapter::new(
             &config.slack,
@@ -137,7 +137,7 @@ impl Harness {
             fake,
             url,
             http: reqwest::Client::new(),
-            _dir: dir,
+            _db: db,
         }
     }
 

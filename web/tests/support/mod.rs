@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use sentinel_bot::chat::console::{ConsoleSink, Printed, parse_console_line};
 use sentinel_bot::config::ConsoleMode;
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::{Bot, BotOptions, ManualClock, NewEvent};
 
 /// The address links are issued for; tests swap it for the server's real address.
@@ -47,7 +48,7 @@ pub struct WebBot {
     pub clock: ManualClock,
     printed: Arc<Mutex<Vec<Printed>>>,
     typed: u64,
-    _db: sentinel_bot::harness::test_db::TestDb,
+    _db: TestDb,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     public_url: String,
@@ -82,7 +83,7 @@ impl WebBot {
         extra: &str,
         adapters: impl FnOnce(&sentinel_bot::config::Config, &ManualClock) -> Vec<Arc<dyn sentinel_bot::chat::ChatAdapter>>,
     ) -> Self {
-        let db = sentinel_bot::harness::test_db::TestDb::new().await;
+        let db = TestDb::new().await;
         let text = format!("{}\n{extra}", CONFIG.replace(PUBLIC_URL, public_url));
         let table = sentinel_bot::config::load::parse_table(&text, "test").unwrap();
         let mut config = sentinel_bot::config::load::from_table(table).unwrap();

@@ -139,6 +139,9 @@ impl Poller {
             None if cursor.is_some() => None,
             None => Some(now - self.shared.config.github.pull.initial_lookback.chrono()),
         };
+        // The first poll's floor is remembered even when nothing is newer, or the first change in
+        // the listing would announce every alert the lookback had taken as known.
+        let lookback = if cursor.is_none() { floor } else { None };
         let shared = self.shared.clone();
         let settings = &shared.config.github;
         let mut target = endpoint.first_page();
@@ -220,6 +223,7 @@ impl Poller {
         let watermark = match (newest, old) {
             (Some((at, text)), Some(old)) if parse_time(&old).is_none_or(|o| at > o) => Some(text),
             (Some((_, text)), None) => Some(text),
+            (None, None) => lookback.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             (_, old) => old,
         };
         let moved = Cursor {

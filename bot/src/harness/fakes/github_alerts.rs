@@ -30,6 +30,8 @@ pub struct AlertRequest {
     pub authorization: Option<String>,
     /// The status answered.
     pub status: u16,
+    /// When the fake answered it (on the wall clock).
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -127,6 +129,7 @@ impl FakeAlerts {
             if_none_match: header("if-none-match"),
             authorization: header("authorization"),
             status: 200,
+            at: std::time::Instant::now(),
         };
         let (status, body, extra) = if record.authorization.is_none() {
             (401, json!({"message": "Requires authentication"}), Vec::new())
