@@ -12,7 +12,7 @@ use sentinel_bot::chat::slack::SlackAdapter;
 use sentinel_bot::chat::{ChatAdapter, Directory};
 use sentinel_bot::config::{self, Loaded};
 use sentinel_bot::ingress::secret_file;
-use sentinel_bot::store::{self, inbox, outbox};
+use sentinel_bot::store::{self, Engine, inbox, outbox};
 use sentinel_bot::{Bot, BotOptions, SystemClock};
 
 /// Sentinel: security incident response in Slack and Discord, fed by GitHub's security signals.
@@ -241,6 +241,14 @@ async fn run_bot(path: Option<PathBuf>) -> Result<ExitCode> {
     }
     let mut config = loaded.config;
     if config.github.webhook_secret.is_none() {
+        // Several instances share a PostgreSQL database behind one load balancer: a secret generated
+        // on each host would differ, and webhooks would fail on all but one.
+        if Engine::of_url(&config.database.url) == Engine::Postgres {
+            anyhow::bail!(
+                "github.webhook_secret (or SENTINEL_GITHUB_WEBHOOK_SECRET) must be set on PostgreSQL: every \
+                 instance must verify webhooks with the secret GitHub has, and a generated one would differ per host"
+            );
+        }
         // Never accept unsigned webhooks: without a configured secret, use (or create) a private one.
         let path = secret_file::path_for(&config.database.url);
         let (secret, created) = secret_file::load_or_create(&path)

@@ -97,3 +97,37 @@ async fn a_signed_webhook_is_stored_on_the_engine_healthz_names() {
     assert!(!logs.contains("another Sentinel instance"), "{logs}");
     pool.close().await;
 }
+
+/// Several instances behind one load balancer must verify webhooks with one secret: on PostgreSQL,
+/// `sentinel run` refuses to generate a per-host one and says what to set. (On SQLite the generated
+/// secret beside the database file is tested in `files_and_config.rs`.)
+#[tokio::test]
+async fn on_postgresql_a_missing_webhook_secret_is_refused_rather_than_generated_per_host() {
+    let db = TestDb::new().await;
+    if db.engine() != Engine::Postgres {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("sentinel.toml"), "[chat]\nconsole = \"off\"\n").expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .args(["--config", "sentinel.toml", "run"])
+        .current_dir(dir.path())
+        .env_remove("SENTINEL_CONFIG")
+        .env_remove("SENTINEL_GITHUB_WEBHOOK_SECRET")
+        .env("SENTINEL_DATABASE_URL", db.url())
+        .env("SENTINEL_LISTEN", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sentinel");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("github.webhook_secret (or SENTINEL_GITHUB_WEBHOOK_SECRET) must be set on PostgreSQL"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        1,
+        "no secret file was written"
+    );
+}

@@ -105,10 +105,15 @@ impl Sentinel {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sentinel"));
+        // PostgreSQL refuses to generate a webhook secret (each host would make its own): a test
+        // that configures none gets the tests' one there, as an operator would set it.
+        if Engine::of_url(&database_url) == Engine::Postgres && !extra.contains("webhook_secret") {
+            command.env("SENTINEL_GITHUB_WEBHOOK_SECRET", SECRET);
+        }
+        let mut child = command
             .args(["--config", config.to_str().expect("utf-8 path"), "run"])
-            // Files it makes beside a relative path (on PostgreSQL, the generated webhook secret is
-            // `./sentinel.db.webhook-secret`) land in its directory, not in the source tree.
+            // Files it makes beside a relative path land in its directory, not in the source tree.
             .current_dir(dir.path())
             .env_remove("SENTINEL_CONFIG")
             .env("SENTINEL_LOG", "info")
