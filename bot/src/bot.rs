@@ -27,7 +27,7 @@ use crate::pipeline::ingest::{self, Ingest};
 use crate::pipeline::router::{Router as EventRouter, RouterError};
 use crate::pipeline::{Shared, Shutdown, Wakers, delivery, dispatcher, timer_engine};
 use crate::plugin::Plugin;
-use crate::store::{self, StoreError, timers, to_ms};
+use crate::store::{self, Engine, StoreError, timers, to_ms};
 use crate::supervisor::{self, Tasks};
 
 /// Everything the bot is made of.
@@ -100,7 +100,23 @@ impl Bot {
     /// Opens the store, arms schedules, starts every task and (when asked) the HTTP server.
     pub async fn start(options: BotOptions) -> Result<Self, BotError> {
         let config = Arc::new(options.config);
-        let pool = store::open(&config.database.url, config.database.busy_timeout.std()).await?;
+        let pool = store::open_with_lease(
+            &config.database.url,
+            config.database.busy_timeout.std(),
+            Some(config.cluster.lease.std()),
+        )
+        .await?;
+        if Engine::of_pool(&pool) == Engine::Sqlite {
+            // One process per SQLite file: every claim left in it belongs to the previous run, which
+            // is dead. Expire them now (not after the lease), keeping the owner, so the rows it had
+            // in flight are taken over at once and looked for before being sent again. PostgreSQL:
+            // a dead instance's claims run out after `cluster.lease`.
+            let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+            let expired = store::claims::expire_all(&mut conn).await.map_err(StoreError::from)?;
+            if expired > 0 {
+                tracing::info!(expired, "took over the claims the previous run left in flight");
+            }
+        }
         let instance = store::claim_instance(&pool).await.map_err(StoreError::from)?;
         if !instance.alone() {
             tracing::warn!(

@@ -31,6 +31,13 @@ pub struct PlatformLabel {
     pub platform: String,
 }
 
+/// `work` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkLabel {
+    /// The kind of claimed work: `outbox` or `github`.
+    pub work: String,
+}
+
 /// `route` and `status` labels.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -107,6 +114,9 @@ pub struct Metrics {
     pub delivery_retries: Family<PlatformLabel, Counter>,
     /// Messages given up on, by platform.
     pub delivery_failures: Family<PlatformLabel, Counter>,
+    /// Outcomes refused because this instance's claim on the row had been taken over by another
+    /// instance (its lease ran out first), by kind of work.
+    pub claims_lost: Family<WorkLabel, Counter>,
     /// Times a delivery worker woke up to look for messages, by platform.
     pub delivery_passes: Family<PlatformLabel, Counter>,
     /// Messages for a channel no platform reaches.
@@ -173,6 +183,7 @@ impl Metrics {
             delivered: Family::default(),
             delivery_retries: Family::default(),
             delivery_failures: Family::default(),
+            claims_lost: Family::default(),
             delivery_passes: Family::default(),
             unrouted_messages: Counter::default(),
             http_requests: Family::default(),
@@ -232,6 +243,11 @@ impl Metrics {
             "sentinel_delivery_failures",
             "Messages given up on",
             metrics.delivery_failures.clone(),
+        );
+        registry.register(
+            "sentinel_claims_lost",
+            "Outcomes refused because another instance had taken the claimed work over",
+            metrics.claims_lost.clone(),
         );
         registry.register(
             "sentinel_delivery_passes",

@@ -53,6 +53,9 @@ pub struct StoredRequest {
     pub attempts: u32,
     /// Where a paginated request resumes, with what was fetched before.
     pub progress: Progress,
+    /// The fencing token of this instance's claim on the row (see [`crate::store::claims`]); 0
+    /// until claimed. Progress and the answer are recorded only with the current one.
+    pub fence: i64,
 }
 
 /// How far a paginated request got before it had to wait (a failure or a rate-limit pause).
@@ -66,11 +69,13 @@ pub struct Progress {
     pub pages: u32,
 }
 
-/// Pending rows due at `now`, oldest first.
+/// Pending rows due at `now`, oldest first, leaving out rows in flight at some instance (a running
+/// lease). Claim each before performing it ([`crate::store::claims::claim`]).
 pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Vec<StoredRequest>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, requester, correlation, method, path, body, paginate, attempts, cursor, partial, pages
-         FROM github_requests WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+         FROM github_requests WHERE state = 'pending' AND next_attempt_at <= $1
+           AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $2",
     )
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -100,17 +105,20 @@ pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Ve
                     items: partial.and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default(),
                     pages: u32::try_from(row.try_get::<i64, _>("pages")?).unwrap_or(0),
                 },
+                fence: 0,
             })
         })
         .collect()
 }
 
-/// When the next pending row is due.
+/// When the next pending row is due (a row in flight elsewhere: when its lease runs out).
 pub async fn next_due_at(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let at: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM github_requests WHERE state = 'pending'")
-            .fetch_one(conn)
-            .await?;
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END)
+         FROM github_requests WHERE state = 'pending'",
+    )
+    .fetch_one(conn)
+    .await?;
     Ok(at.map(from_ms))
 }
 
@@ -125,48 +133,67 @@ pub async fn hold_all_until(conn: &mut Conn, until: DateTime<Utc>) -> Result<u64
     )
 }
 
-/// Saves how far a paginated request got, so it resumes there.
-pub async fn save_progress(conn: &mut Conn, id: i64, progress: &Progress) -> Result<(), sqlx::Error> {
+/// Saves how far a paginated request got, so it resumes there (and releases the claim: the row
+/// waits for a pause or a retry). Returns false, changing nothing, when the claim `fence` was lost.
+pub async fn save_progress(conn: &mut Conn, id: i64, fence: i64, progress: &Progress) -> Result<bool, sqlx::Error> {
     let partial = serde_json::to_string(&progress.items).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-    sqlx::query("UPDATE github_requests SET cursor = $1, partial = $2, pages = $3 WHERE id = $4")
-        .bind(progress.cursor.as_deref())
-        .bind(progress.cursor.as_ref().map(|_| partial))
-        .bind(i64::from(progress.pages))
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    let changed = sqlx::query(
+        "UPDATE github_requests SET cursor = $1, partial = $2, pages = $3, lease_owner = NULL, lease_until = NULL
+         WHERE id = $4 AND fence = $5",
+    )
+    .bind(progress.cursor.as_deref())
+    .bind(progress.cursor.as_ref().map(|_| partial))
+    .bind(i64::from(progress.pages))
+    .bind(id)
+    .bind(fence)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
-/// Records a failed attempt and when to try again.
+/// Records a failed attempt and when to try again. Returns false, changing nothing, when the claim
+/// `fence` was lost.
 pub async fn mark_retry(
     conn: &mut Conn,
     id: i64,
+    fence: i64,
     next_attempt_at: DateTime<Utc>,
     error: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE github_requests SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3",
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE github_requests SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
+           lease_owner = NULL, lease_until = NULL
+         WHERE id = $3 AND fence = $4",
     )
     .bind(to_ms(next_attempt_at))
     .bind(error)
     .bind(id)
+    .bind(fence)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 /// Marks a row answered (call in the transaction that stores the answer). Returns false when it was
-/// no longer pending.
-pub async fn mark_done(conn: &mut Conn, id: i64, error: Option<&str>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+/// no longer pending, or the claim `fence` was lost (another instance took the row over): roll back.
+pub async fn mark_done(
+    conn: &mut Conn,
+    id: i64,
+    fence: i64,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     let changed = sqlx::query(
         "UPDATE github_requests SET state = 'done', done_at = $1, last_error = COALESCE($2, last_error),
-           cursor = NULL, partial = NULL
-         WHERE id = $3 AND state = 'pending'",
+           cursor = NULL, partial = NULL, lease_owner = NULL, lease_until = NULL
+         WHERE id = $3 AND state = 'pending' AND fence = $4",
     )
     .bind(to_ms(now))
     .bind(error)
     .bind(id)
+    .bind(fence)
     .execute(conn)
     .await?
     .rows_affected();

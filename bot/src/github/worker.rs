@@ -12,6 +12,15 @@
 //!
 //! A POST or PATCH is retried like a GET after a server error or timeout: GitHub may have acted on the
 //! first attempt, so requesters should make creations idempotent (search before create).
+//!
+//! Several instances share the table (issue 14 §2): each row is claimed just before it is performed
+//! ([`claims::claim`]: a lease of `cluster.lease` and a fencing token) and skipped by the others
+//! while the lease runs. A listing renews the claim before each page (each request is also cut off
+//! after three quarters of the lease, as a timeout), so a live claim never runs out under it. The
+//! answer (the `github.response` event and the row's update, one transaction), a retry and saved
+//! progress are recorded only with the current fence: an instance that lost its claim (paused past
+//! the lease) rolls back, warns and counts `sentinel_claims_lost_total{work="github"}`. A row whose
+//! claimer died is performed again after the lease, as after a restart (see above on POSTs).
 
 use std::sync::Arc;
 
@@ -25,7 +34,9 @@ use super::request::{GITHUB_RESPONSE, GitHubResponse, NO_TOKEN, RateLimit};
 use super::store::{self, Progress, StoredRequest};
 use crate::event::{DomainEvent, NewEvent};
 use crate::ids::DedupKey;
+use crate::metrics::WorkLabel;
 use crate::pipeline::{Shared, Shutdown, Wakers, backoff};
+use crate::store::claims::{self, Claim, Work};
 use crate::store::inbox;
 
 /// Rows read per query.
@@ -171,11 +182,86 @@ impl Worker {
         }
     }
 
+    /// How long this instance's claims last (`cluster.lease`).
+    fn lease(&self) -> Duration {
+        Duration::from_std(self.shared.config.cluster.lease.std()).unwrap_or(Duration::seconds(30))
+    }
+
+    /// Claims `row` for this instance; `None` when another instance has it (or it is done).
+    async fn claim(&self, row: &StoredRequest) -> Result<Option<(StoredRequest, DateTime<Utc>)>, sqlx::Error> {
+        let now = self.shared.clock.now();
+        let got = {
+            let _turn = self.shared.writes.turn().await;
+            let mut tx = crate::store::begin_write(&self.pool).await?;
+            let got = claims::claim(
+                &mut tx,
+                Work::GitHub,
+                &[row.id],
+                &self.shared.instance,
+                now,
+                now + self.lease(),
+            )
+            .await?;
+            tx.commit().await?;
+            got
+        };
+        Ok(got.first().map(|claim| {
+            let mut row = row.clone();
+            row.fence = claim.fence;
+            (row, now)
+        }))
+    }
+
+    /// Renews the claim on `row` when it is older than an eighth of the lease; false when it was lost.
+    async fn still_held(&self, row: &StoredRequest, claimed_at: &mut DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let now = self.shared.clock.now();
+        if now < *claimed_at + self.lease() / 8 {
+            return Ok(true);
+        }
+        let claim = Claim {
+            id: row.id,
+            fence: row.fence,
+            outcome_unknown: false,
+        };
+        let held = {
+            let _turn = self.shared.writes.turn().await;
+            let mut conn = self.pool.acquire().await?;
+            claims::renew(&mut conn, Work::GitHub, &claim, now + self.lease()).await?
+        };
+        if held {
+            *claimed_at = now;
+        } else {
+            self.claim_lost(row);
+        }
+        Ok(held)
+    }
+
+    /// Counts and reports a claim another instance took over: nothing is recorded here.
+    fn claim_lost(&self, row: &StoredRequest) {
+        tracing::warn!(
+            id = row.id,
+            requester = %row.requester,
+            "lost the claim on a github request (another instance took it over after the lease ran out); \
+             this instance's outcome is dropped"
+        );
+        self.shared
+            .metrics
+            .claims_lost
+            .get_or_create(&WorkLabel {
+                work: Work::GitHub.label().to_owned(),
+            })
+            .inc();
+    }
+
     /// Takes one row as far as it can go now: answered, scheduled for a retry, or held by a pause.
     async fn handle(&mut self, row: &StoredRequest) -> Result<(), sqlx::Error> {
         if self.hold_if_paused().await? {
             return Ok(());
         }
+        let Some((row, mut claimed_at)) = self.claim(row).await? else {
+            return Ok(());
+        };
+        let row = &row;
         let client = match &self.client {
             Ok(client) => client.clone(),
             Err(reason) => {
@@ -204,7 +290,15 @@ impl Worker {
                 target = %target,
                 "github request"
             );
-            let result = client.send(request.method, &target, request.body.as_ref()).await;
+            if !self.still_held(row, &mut claimed_at).await? {
+                return Ok(());
+            }
+            let bound = self.shared.config.cluster.lease.std().mul_f64(0.75);
+            let result =
+                match tokio::time::timeout(bound, client.send(request.method, &target, request.body.as_ref())).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("no answer within {bound:?} (3/4 of cluster.lease)")),
+                };
             let now = self.shared.clock.now();
             let answer = match result {
                 Ok(answer) => answer,
@@ -274,7 +368,10 @@ impl Worker {
             target = next;
             if self.paused_until.is_some_and(|until| until > self.shared.clock.now()) {
                 let mut conn = self.pool.acquire().await?;
-                store::save_progress(&mut conn, row.id, &progress).await?;
+                if !store::save_progress(&mut conn, row.id, row.fence, &progress).await? {
+                    self.claim_lost(row);
+                    return Ok(());
+                }
                 drop(conn);
                 self.hold_if_paused().await?;
                 return Ok(());
@@ -347,9 +444,16 @@ impl Worker {
             cause = %reason,
             "github request failed; will retry"
         );
-        let mut conn = self.pool.acquire().await?;
-        store::save_progress(&mut conn, row.id, progress).await?;
-        store::mark_retry(&mut conn, row.id, at, &reason).await?;
+        let _turn = self.shared.writes.turn().await;
+        let mut tx = crate::store::begin_write(&self.pool).await?;
+        if !(store::save_progress(&mut tx, row.id, row.fence, progress).await?
+            && store::mark_retry(&mut tx, row.id, row.fence, at, &reason).await?)
+        {
+            tx.rollback().await?;
+            self.claim_lost(row);
+            return Ok(());
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -400,8 +504,13 @@ impl Worker {
         let now = self.shared.clock.now();
         let turn = self.shared.writes.turn().await;
         let mut tx = crate::store::begin_write(&self.pool).await?;
+        if !store::mark_done(&mut tx, row.id, row.fence, response.error.as_deref(), now).await? {
+            tx.rollback().await?;
+            drop(turn);
+            self.claim_lost(row);
+            return Ok(());
+        }
         inbox::insert(&mut tx, &new, now).await?;
-        store::mark_done(&mut tx, row.id, response.error.as_deref(), now).await?;
         tx.commit().await?;
         drop(turn);
         self.wakers.dispatcher.wake();

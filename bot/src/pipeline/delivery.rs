@@ -12,6 +12,18 @@
 //! id in `spaces`; messages to `space:<key>` share that row's order key, so they wait for it, and
 //! are posted to the recorded id. A message to a space that is not open on its platform is given
 //! up on at once, with the reason in the row.
+//!
+//! Several instances drain one outbox (issue 14 §2). The rows this worker will send now (due, may
+//! go, allowed by its pacer) are claimed in one short write transaction ([`claims::claim`]): a
+//! lease of `cluster.lease` and a fencing token. Each outcome is recorded only with that token; a
+//! claim lost meanwhile (this instance paused past its lease and another took the row over) is
+//! dropped, warned about and counted (`sentinel_claims_lost_total{work="outbox"}`), and the new
+//! owner looks on the platform before posting. A row taken over from a dead claimer is delivered
+//! looking first too. Two bounds keep a live claim from running out under a send: a claim older
+//! than an eighth of the lease is renewed just before its row is sent (a batch of slow sends), and
+//! one send (the adapter's look-first, post, or a space's create-join-invite calls; adapters never
+//! retry or wait inside a call: a 429 comes back as [`DeliveryError::Retry`]) is cut off after
+//! three quarters of the lease and counted as an attempt whose outcome is unknown.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +35,8 @@ use sqlx::Connection;
 use super::{Shared, Shutdown, Waker, backoff};
 use crate::chat::{ChatAdapter, Delivery, DeliveryError, SpaceRequest, Target};
 use crate::ids::{ChannelRef, Platform};
-use crate::metrics::PlatformLabel;
+use crate::metrics::{PlatformLabel, WorkLabel};
+use crate::store::claims::{self, Claim, Work};
 use crate::store::outbox::{self, ChannelDue, Op, Outbound};
 use crate::store::spaces::{self, SpaceState};
 
@@ -90,17 +103,26 @@ pub async fn drain(
             let mut conn = pool.acquire().await?;
             outbox::due(&mut conn, platform, now, BATCH).await?
         };
-        let mut progressed = false;
+        let mut sending = Vec::with_capacity(rows.len());
         for row in rows {
-            if shutdown.is_down() {
-                return Ok(());
-            }
             let paced = row.op != Op::Ephemeral;
-            if paced && !pacer.may_post(&row.channel, shared.clock.now()) {
+            if paced && !pacer.may_post(&row.channel, now) {
                 continue;
             }
             if paced {
-                pacer.posted(&row.channel, shared.clock.now());
+                pacer.posted(&row.channel, now);
+            }
+            sending.push(row);
+        }
+        let claimed_at = shared.clock.now();
+        let sending = claim(pool, shared, sending, claimed_at).await?;
+        let mut progressed = false;
+        for row in sending {
+            if shutdown.is_down() {
+                return Ok(());
+            }
+            if !still_held(pool, shared, &row, claimed_at).await? {
+                continue;
             }
             // A failed row is retried later; rows that depend on it are not due until then.
             if deliver(pool, shared, adapter, &row).await? {
@@ -110,6 +132,104 @@ pub async fn drain(
         if !progressed {
             return Ok(());
         }
+    }
+}
+
+/// How long this instance's claims last (`cluster.lease`).
+fn lease(shared: &Shared) -> chrono::Duration {
+    chrono::Duration::from_std(shared.config.cluster.lease.std()).unwrap_or(chrono::Duration::seconds(30))
+}
+
+/// Claims `rows` for this instance in one write transaction; returns those it got, each with its
+/// fence (and marked `outcome_unknown` when taken over from a claimer that left no outcome).
+async fn claim(
+    pool: &DbPool,
+    shared: &Shared,
+    rows: Vec<Outbound>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Outbound>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let got = {
+        let _turn = shared.writes.turn().await;
+        let mut tx = crate::store::begin_write(pool).await?;
+        let got = claims::claim(&mut tx, Work::Outbox, &ids, &shared.instance, now, now + lease(shared)).await?;
+        tx.commit().await?;
+        got
+    };
+    let got: HashMap<i64, Claim> = got.into_iter().map(|claim| (claim.id, claim)).collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut row| {
+            let claim = got.get(&row.id)?;
+            row.fence = claim.fence;
+            row.outcome_unknown = claim.outcome_unknown;
+            Some(row)
+        })
+        .collect())
+}
+
+/// Renews the claim on `row` when it is older than an eighth of the lease (a batch of slow sends
+/// before it), so that the send starts with at least 7/8 of the lease left. False: the claim was
+/// lost, do not send.
+async fn still_held(
+    pool: &DbPool,
+    shared: &Shared,
+    row: &Outbound,
+    claimed_at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let now = shared.clock.now();
+    if now < claimed_at + lease(shared) / 8 {
+        return Ok(true);
+    }
+    let claim = Claim {
+        id: row.id,
+        fence: row.fence,
+        outcome_unknown: row.outcome_unknown,
+    };
+    let held = {
+        let _turn = shared.writes.turn().await;
+        let mut conn = pool.acquire().await?;
+        claims::renew(&mut conn, Work::Outbox, &claim, now + lease(shared)).await?
+    };
+    if !held {
+        claim_lost(shared, row);
+    }
+    Ok(held)
+}
+
+/// Counts and reports a claim another instance took over: its outcome here is dropped, the new
+/// owner looks first. (No message text in the log.)
+fn claim_lost(shared: &Shared, row: &Outbound) {
+    tracing::warn!(
+        row = row.id,
+        channel = %row.channel,
+        "lost the claim on an outbox row (another instance took it over after the lease ran out); \
+         this instance's outcome is dropped"
+    );
+    shared
+        .metrics
+        .claims_lost
+        .get_or_create(&WorkLabel {
+            work: Work::Outbox.label().to_owned(),
+        })
+        .inc();
+}
+
+/// Runs one send, cut off after three quarters of the lease (see the module doc): a cut-off send
+/// may have been carried out, so it ends as [`DeliveryError::Unknown`] and the next attempt looks first.
+async fn bounded<T>(
+    shared: &Shared,
+    send: impl std::future::Future<Output = Result<T, DeliveryError>>,
+) -> Result<T, DeliveryError> {
+    let bound = shared.config.cluster.lease.std().mul_f64(0.75);
+    match tokio::time::timeout(bound, send).await {
+        Ok(result) => result,
+        Err(_) => Err(DeliveryError::Unknown(format!(
+            "no answer within {bound:?} (3/4 of cluster.lease); it may have been carried out"
+        ))),
     }
 }
 
@@ -214,16 +334,18 @@ async fn deliver(
         (Op::Post | Op::Space, None, Some(parent)) => Target::Reply { parent_id: parent },
         (Op::Post | Op::Space, None, None) => Target::New,
     };
-    let result = adapter
-        .deliver(Delivery {
+    let result = bounded(
+        shared,
+        adapter.deliver(Delivery {
             idempotency_key: &row.idempotency_key,
             channel: &channel,
             target,
             message: &row.message,
             in_space: space.is_some(),
             look_first: row.outcome_unknown,
-        })
-        .await;
+        }),
+    )
+    .await;
     finish(
         pool,
         shared,
@@ -246,13 +368,15 @@ async fn open_space(
         let reason = DeliveryError::Permanent("space row without its space".into());
         return finish(pool, shared, platform, row, Err(reason)).await;
     };
-    let result = adapter
-        .open_space(SpaceRequest {
+    let result = bounded(
+        shared,
+        adapter.open_space(SpaceRequest {
             idempotency_key: &row.idempotency_key,
             parent: &row.channel,
             space,
-        })
-        .await;
+        }),
+    )
+    .await;
     if let Ok(opened) = &result {
         tracing::info!(%platform, space = %space.key, channel = %opened.channel_id, "space opened");
     }
@@ -260,7 +384,8 @@ async fn open_space(
 }
 
 /// Records the outcome of one attempt: delivered (with the platform's id of the message, or of the
-/// space an opening row opened), retried later, or given up on. Returns whether the row is done with.
+/// space an opening row opened), retried later, or given up on. Returns whether the row is done with
+/// (false also when the claim was lost: nothing is recorded then, see the module doc).
 async fn finish(
     pool: &DbPool,
     shared: &Shared,
@@ -278,7 +403,11 @@ async fn finish(
     match result {
         Ok(platform_id) => {
             let mut tx = conn.begin().await?;
-            outbox::mark_delivered(&mut tx, platform, row, &platform_id, now).await?;
+            if !outbox::mark_delivered(&mut tx, platform, row, &platform_id, now).await? {
+                tx.rollback().await?;
+                claim_lost(shared, row);
+                return Ok(false);
+            }
             if let (Op::Space, Some(space)) = (row.op, &row.space) {
                 spaces::opened(&mut tx, platform, &space.key, &platform_id, now).await?;
             }
@@ -299,13 +428,19 @@ async fn finish(
                 backoff(settings.retry_base.std(), settings.retry_max.std(), attempt).max(after.unwrap_or_default());
             tracing::warn!(%platform, channel = %row.channel, attempt, retry_in = ?delay, cause = %reason, "delivery failed; will retry");
             let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-            outbox::mark_retry(&mut conn, row.id, at, &reason, unknown).await?;
+            if !outbox::mark_retry(&mut conn, row.id, row.fence, at, &reason, unknown).await? {
+                claim_lost(shared, row);
+                return Ok(false);
+            }
             shared.metrics.delivery_retries.get_or_create(&label).inc();
             Ok(false)
         }
         Err(err) => {
+            if !outbox::mark_failed(&mut conn, row.id, row.fence, &err.to_string()).await? {
+                claim_lost(shared, row);
+                return Ok(false);
+            }
             tracing::error!(%platform, channel = %row.channel, attempts = row.attempts + 1, cause = %err, "delivery given up; listed by `sentinel dead list`");
-            outbox::mark_failed(&mut conn, row.id, &err.to_string()).await?;
             shared.metrics.delivery_failures.get_or_create(&label).inc();
             Ok(true)
         }

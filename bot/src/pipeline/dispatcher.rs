@@ -8,6 +8,19 @@
 //! Acknowledgements come first: while inputs are queueing for the inbox, the dispatcher takes small
 //! batches and pauses between them (`pipeline.under_load_dispatch_*`), so a burst of webhooks is
 //! stored and answered in time and handled right after; meanwhile events still flow, only slower.
+//!
+//! Several instances on one PostgreSQL database (issue 14 §2): each batch transaction first takes
+//! the cluster-wide dispatch turn (`pg_try_advisory_xact_lock`, [`inbox::try_dispatch_turn`]) and
+//! reads its batch `FOR UPDATE SKIP LOCKED`. Dispatch is thereby serialised across the cluster just
+//! as SQLite's single writer serialises it, and it must be: plugins' handlers read, then write their
+//! state (the audit log's `MAX(id) + 1`, an incident's `record_change` / `enter_stage`, the order of
+//! one alert's events), which row locks on inbox rows alone would not protect. Handling is short
+//! database work; the throughput lost is small next to the commit each batch costs. The turn is
+//! *tried*, not waited for: an instance that finds it taken gives up its own write turn (its ingest
+//! must not wait behind another instance's batch) and tries again shortly; the instance that holds
+//! the turn handles every pending event anyway, whoever stored it. A killed instance's turn and row
+//! locks go with its connection; a paused one loses them after `cluster.lease`
+//! (`idle_in_transaction_session_timeout`), and its late commit fails.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -33,6 +46,9 @@ use crate::supervisor::panic_message;
 /// How often the task looks for work nobody woke it for.
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How soon the dispatcher tries again when another instance holds the dispatch turn.
+const BUSY_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Runs the dispatcher until shutdown.
 pub async fn run(pool: DbPool, shared: Arc<Shared>, router: Arc<Router>, wakers: Wakers, mut shutdown: Shutdown) {
     let mut woken = wakers.dispatcher.subscribe();
@@ -42,8 +58,15 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, router: Arc<Router>, wakers:
             let waiting = shared.ingest_waiting.load(std::sync::atomic::Ordering::Relaxed);
             let pace = Pace::new(&shared.config.pipeline, waiting);
             match dispatch_batch(&pool, &shared, &router, &wakers, pace.batch).await {
-                Ok(0) => break,
-                Ok(_) => {
+                Ok(Some(0)) => break,
+                // Another instance is dispatching: it handles what is pending; look again shortly.
+                Ok(None) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(BUSY_RETRY) => {}
+                        _ = shutdown.wait() => return,
+                    }
+                }
+                Ok(Some(_)) => {
                     if shutdown.is_down() {
                         return;
                     }
@@ -110,23 +133,27 @@ fn hand_over(handled: usize, waiting: usize) -> bool {
 }
 
 /// Handles one batch of at most `limit` due events, fewer when inputs are waiting for the inbox.
-/// Returns how many events it handled.
+/// Returns how many events it handled, or `None` when another instance holds the dispatch turn.
 pub async fn dispatch_batch(
     pool: &DbPool,
     shared: &Shared,
     router: &Router,
     wakers: &Wakers,
     limit: usize,
-) -> Result<usize, sqlx::Error> {
+) -> Result<Option<usize>, sqlx::Error> {
     let asked = std::time::Instant::now();
     let turn = shared.writes.turn().await;
     let got = std::time::Instant::now();
     let mut tx = crate::store::begin_write(pool).await?;
+    if !inbox::try_dispatch_turn(&mut tx).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
     let now = shared.clock.now();
     let rows = inbox::next_batch(&mut tx, now, limit.max(1)).await?;
     if rows.is_empty() {
         tx.rollback().await?;
-        return Ok(0);
+        return Ok(Some(0));
     }
     let mut effects = Effects::default();
     let mut finished: Vec<EventId> = Vec::with_capacity(rows.len());
@@ -165,7 +192,7 @@ pub async fn dispatch_batch(
     if effects.github {
         wakers.github.wake();
     }
-    Ok(handled)
+    Ok(Some(handled))
 }
 
 /// Runs every plugin that still has to handle `row`. Returns when the event must be looked at again

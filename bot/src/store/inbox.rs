@@ -103,13 +103,38 @@ impl PendingRow {
     }
 }
 
-/// The oldest pending events whose retry time (if any) has come, in arrival order.
+/// The advisory-lock key of "dispatching the inbox" ("SNTLDISP" in ASCII).
+pub const DISPATCH_LOCK_KEY: i64 = 0x534E_544C_4449_5350;
+
+/// Takes the cluster-wide dispatch turn for the rest of the transaction, if it is free: on
+/// PostgreSQL a transaction-scoped advisory lock (released by commit or rollback, and with the
+/// session when an instance dies), so one instance at a time dispatches, as SQLite's single
+/// writer makes it. False: another instance is dispatching now. Always true on SQLite. Call first
+/// in the dispatcher's write transaction.
+pub async fn try_dispatch_turn(conn: &mut Conn) -> Result<bool, sqlx::Error> {
+    match super::Engine::of_conn(conn) {
+        super::Engine::Sqlite => Ok(true),
+        super::Engine::Postgres => {
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(DISPATCH_LOCK_KEY)
+                .fetch_one(conn)
+                .await
+        }
+    }
+}
+
+/// The oldest pending events whose retry time (if any) has come, in arrival order. On PostgreSQL
+/// the rows are locked (`FOR UPDATE SKIP LOCKED`) for the rest of the transaction: with the
+/// dispatch turn held nobody else dispatches, and the locks keep any other writer (`sentinel dead
+/// retry`, pruning) off the rows being handled.
 pub async fn next_batch(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Vec<PendingRow>, sqlx::Error> {
-    let rows = sqlx::query(
+    let skip = super::Engine::of_conn(conn).skip_locked();
+    // Only the engine's locking clause is generated; every value is bound.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, dedup_key, kind, name, owner, payload, passes FROM inbox
          WHERE state = 'pending' AND (retry_at IS NULL OR retry_at <= $1)
-         ORDER BY id LIMIT $2",
-    )
+         ORDER BY id LIMIT $2{skip}"
+    )))
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(conn)

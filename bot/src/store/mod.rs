@@ -27,15 +27,27 @@
 //! on, the default), plain `BEGIN` (READ COMMITTED); [`WriteLock`] still orders this instance's
 //! writers, which costs nothing there and keeps one code path.
 //!
-//! # Several instances (issue #14, next step)
+//! # Several instances (issue #14 §2)
 //!
-//! Nothing here assumes one process except the work loops' claims: the inbox, timer, outbox and
-//! GitHub-request readers select due rows and act on them inside their write transaction. On
-//! PostgreSQL those selects become `FOR UPDATE SKIP LOCKED` claims with a lease (owner, expiry,
-//! fencing token) behind one function per table, [`Engine`] tells the two apart, and SQLite keeps
-//! today's statements (one writer; nothing to skip). Until then only one instance may run against a
-//! database: see the README, "Running several instances".
+//! Any number of instances may share one PostgreSQL database; each kind of work is claimed so that
+//! exactly one instance does it:
+//! - inbox: the dispatcher takes a transaction-scoped advisory lock and reads its batch `FOR UPDATE
+//!   SKIP LOCKED` (see `pipeline::dispatcher`): dispatch is serialised cluster-wide, as SQLite's
+//!   single writer serialises it, because plugins' handlers read-then-write their state;
+//! - timers: `fire_due` selects `FOR UPDATE SKIP LOCKED` inside the transaction that fires them;
+//! - outbox rows and GitHub requests, carried out over HTTP outside any transaction: leases with
+//!   expiry and a fencing token ([`claims`]).
+//!
+//! The only engine difference in that SQL is the locking clause, behind [`Engine::skip_locked`], so
+//! each query stays one text. A paused instance is fenced twice: its leases run out (and its late
+//! outcomes are refused by the fence), and on PostgreSQL every pooled session has
+//! `idle_in_transaction_session_timeout` = the lease, so a transaction left open by a paused
+//! process is ended by the server, its locks released and its late commit failed. On SQLite one
+//! process owns the file: at start every claim left in it is expired at once ([`claims::expire_all`]).
+//! The session advisory lock of [`claim_instance`] remains only as a warning that another instance
+//! shares the database.
 
+pub mod claims;
 pub mod cluster_jobs;
 pub mod inbox;
 pub mod instances;
@@ -107,6 +119,25 @@ impl Engine {
         match self {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
+        }
+    }
+
+    /// The engine behind an open connection (or, through `&mut *tx`, a transaction).
+    pub fn of_conn(conn: &Conn) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// The clause that makes a `SELECT` claim its rows, skipping those another transaction holds:
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite, whose single writer already holds
+    /// the whole database. Appended to the inner `SELECT` of a claim, so the query stays one text.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
 
@@ -203,11 +234,21 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 /// (`postgres://user:password@host:port/database?sslmode=…`): the database must exist; TLS is
 /// rustls with the Mozilla roots when `sslmode` asks for it.
 pub async fn open(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreError> {
+    open_with_lease(url, busy_timeout, None).await
+}
+
+/// [`open`] for a running instance, whose claims last `lease` (`cluster.lease`). On PostgreSQL every
+/// pooled session gets `idle_in_transaction_session_timeout` = `lease`: an instance paused inside a
+/// transaction (a stopped VM, a long GC-like stall) loses its session, and with it its row and
+/// advisory locks, once its leases have run out, and its late commit fails instead of acting on
+/// work another instance has taken over. No code holds a transaction open across a network call,
+/// so a live instance never reaches it. SQLite ignores `lease` (one process per file).
+pub async fn open_with_lease(url: &str, busy_timeout: Duration, lease: Option<Duration>) -> Result<DbPool, StoreError> {
     sqlx::any::install_default_drivers();
     let engine = Engine::of_url(url);
     let pool = match engine {
         Engine::Sqlite => open_sqlite(url, busy_timeout).await?,
-        Engine::Postgres => open_postgres(url).await?,
+        Engine::Postgres => open_postgres(url, lease).await?,
     };
     migrate(engine, &pool).await?;
     Ok(pool)
@@ -287,10 +328,25 @@ async fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreE
     Ok(pool)
 }
 
-async fn open_postgres(url: &str) -> Result<DbPool, StoreError> {
+async fn open_postgres(url: &str, lease: Option<Duration>) -> Result<DbPool, StoreError> {
+    // At least one second: 0 would mean "no timeout" to the server.
+    let idle_ms = lease.map(|lease| lease.as_millis().max(1000));
     let pool = AnyPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS)
         .min_connections(1)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if let Some(ms) = idle_ms {
+                    // A number we computed; SET takes no parameter.
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "SET idle_in_transaction_session_timeout = {ms}"
+                    )))
+                    .execute(conn)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
         .connect(url)
         .await?;
     // Text keys are compared and ordered as SQLite does (bytes) only under the C collation.

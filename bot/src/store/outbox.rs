@@ -167,11 +167,18 @@ pub struct Outbound {
     pub space: Option<Space>,
     /// Failed attempts so far.
     pub attempts: u32,
-    /// The last attempt may have been carried out (its answer was lost): look before posting again.
+    /// The last attempt may have been carried out (its answer was lost, or the instance making it
+    /// died): look before posting again.
     pub outcome_unknown: bool,
+    /// The fencing token of this instance's claim on the row (see [`super::claims`]); 0 until
+    /// claimed. Outcomes are recorded only with the current one.
+    pub fence: i64,
 }
 
 /// Rows for `platform` that are due and may go (see [`chains`]), most severe first, then oldest.
+/// Rows in flight at some instance (a running lease) are left out; they stay `pending`, so the
+/// rows behind them in their chain stay held on every instance. Claim the rows before sending them
+/// ([`super::claims::claim`]).
 pub async fn due(
     conn: &mut Conn,
     platform: Platform,
@@ -184,7 +191,8 @@ pub async fn due(
         "SELECT id, idempotency_key, channel, op, recipient, response_url, message, space, attempts, outcome_unknown
          FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.channel ORDER BY o.priority DESC, o.id) AS place
                FROM outbox o
-               WHERE o.state = 'pending' AND o.platform = $1 AND o.next_attempt_at <= $2 AND ",
+               WHERE o.state = 'pending' AND o.platform = $1 AND o.next_attempt_at <= $2
+                 AND (o.lease_until IS NULL OR o.lease_until <= $2) AND ",
         may_go!(),
         ") AS due
          WHERE place <= $4
@@ -216,6 +224,7 @@ pub async fn due(
                 .map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
             outcome_unknown: row.try_get::<i64, _>("outcome_unknown")? != 0,
+            fence: 0,
         });
     }
     Ok(out)
@@ -224,10 +233,12 @@ pub async fn due(
 /// When a row of `platform` waits, per channel: the earliest time one of that channel's rows that
 /// may go (see [`chains`]) is due, and whether it is an ephemeral reply (which is never paced).
 /// Rows held up behind another row are left out: they can go only once that one has, and its
-/// delivery wakes the worker. Sleeping until the earliest of these times never wakes for nothing.
+/// delivery wakes the worker. A row in flight elsewhere counts from when its lease runs out (then it
+/// may be taken over). Sleeping until the earliest of these times never wakes for nothing.
 pub async fn next_due(conn: &mut Conn, platform: Platform) -> Result<Vec<ChannelDue>, sqlx::Error> {
     let rows = sqlx::query(concat!(
-        "SELECT o.channel, o.op = 'ephemeral' AS ephemeral, MIN(o.next_attempt_at) AS at
+        "SELECT o.channel, o.op = 'ephemeral' AS ephemeral,
+           MIN(CASE WHEN o.lease_until > o.next_attempt_at THEN o.lease_until ELSE o.next_attempt_at END) AS at
          FROM outbox o
          WHERE o.state = 'pending' AND o.platform = $1 AND ",
         may_go!(),
@@ -275,23 +286,31 @@ pub async fn find_ref(
     .await
 }
 
-/// Records a delivery: the row is done, and a keyed message's platform id is remembered.
+/// Records a delivery: the row is done, and a keyed message's platform id is remembered. Returns
+/// false, changing nothing, when the claim `row.fence` was lost (another instance took the row
+/// over): the caller rolls back.
 pub async fn mark_delivered(
     conn: &mut Conn,
     platform: Platform,
     row: &Outbound,
     platform_message_id: &str,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'delivered', delivered_at = $1, platform_message_id = $2, attempts = attempts + 1
-         WHERE id = $3",
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE outbox SET state = 'delivered', delivered_at = $1, platform_message_id = $2, attempts = attempts + 1,
+           lease_owner = NULL, lease_until = NULL
+         WHERE id = $3 AND fence = $4",
     )
     .bind(to_ms(now))
     .bind(platform_message_id)
     .bind(row.id)
+    .bind(row.fence)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Ok(false);
+    }
     if let (Some(key), Op::Post) = (&row.message.key, row.op) {
         sqlx::query(
             "INSERT INTO message_refs (platform, channel, message_key, platform_message_id, updated_at)
@@ -307,39 +326,50 @@ pub async fn mark_delivered(
         .execute(conn)
         .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Schedules another attempt; `outcome_unknown` when the failed attempt may have been carried out.
+/// Returns false, changing nothing, when the claim `fence` was lost.
 pub async fn mark_retry(
     conn: &mut Conn,
     id: i64,
+    fence: i64,
     next_attempt_at: DateTime<Utc>,
     error: &str,
     outcome_unknown: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2,
-           outcome_unknown = CASE WHEN $3 = 1 THEN 1 ELSE outcome_unknown END WHERE id = $4",
+           outcome_unknown = CASE WHEN $3 = 1 THEN 1 ELSE outcome_unknown END, lease_owner = NULL, lease_until = NULL
+         WHERE id = $4 AND fence = $5",
     )
     .bind(to_ms(next_attempt_at))
     .bind(error)
     // An integer flag on both engines (PostgreSQL has no OR of integers).
     .bind(i64::from(outcome_unknown))
     .bind(id)
+    .bind(fence)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
-/// Gives up on a row; it stays visible (`sentinel dead list`) and can be retried.
-pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2")
-        .bind(error)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Gives up on a row; it stays visible (`sentinel dead list`) and can be retried. Returns false,
+/// changing nothing, when the claim `fence` was lost.
+pub async fn mark_failed(conn: &mut Conn, id: i64, fence: i64, error: &str) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1, lease_owner = NULL,
+           lease_until = NULL WHERE id = $2 AND fence = $3",
+    )
+    .bind(error)
+    .bind(id)
+    .bind(fence)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 /// A message that could not be delivered.

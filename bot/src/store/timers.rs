@@ -118,10 +118,20 @@ pub async fn count(conn: &mut Conn) -> Result<i64, sqlx::Error> {
 /// Turns up to `limit` due timers into inbox events: one-shot timers are deleted, schedules re-arm
 /// for their next occurrence after `now`. Run inside a transaction so each fires exactly once.
 /// Returns how many fired.
+///
+/// Several instances (issue 14 §2): on PostgreSQL the due rows are claimed `FOR UPDATE SKIP
+/// LOCKED`, so instances firing at once take disjoint rows and do not wait for each other; the
+/// firing (delete or re-arm) commits with the inbox insert, so a row another instance fired is
+/// gone or re-armed when the lock is released. Should a timer still fire twice (it cannot, short
+/// of a bug), the inbox's dedup key stores it once, and a schedule's tick key holds its due time,
+/// so each occurrence ticks once cluster-wide.
 pub async fn fire_due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<usize, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, owner, key, due_at, payload, cron, time_zone FROM timers WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2",
-    )
+    let skip = super::Engine::of_conn(conn).skip_locked();
+    // Only the engine's locking clause is generated; every value is bound.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, owner, key, due_at, payload, cron, time_zone FROM timers WHERE due_at <= $1
+         ORDER BY due_at, id LIMIT $2{skip}"
+    )))
     .bind(to_ms(now))
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(&mut *conn)
@@ -195,6 +205,11 @@ pub async fn fire_due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Resu
 /// Makes sure `owner`'s schedule has its row. An unchanged schedule keeps its due time, so an
 /// occurrence missed while Sentinel was down fires on start (or is skipped, by its policy); a new
 /// or changed one is armed for its next occurrence.
+///
+/// One statement, decided by the upsert itself rather than read-then-write: two instances starting
+/// at once (or one starting while another fires the schedule) cannot interleave between a read and
+/// the write and put back a due time that has just ticked. Should one still re-arm an occurrence
+/// that already ticked, its tick's dedup key (which holds the due time) stores it once.
 pub async fn ensure_schedule(
     conn: &mut Conn,
     owner: &str,
@@ -205,34 +220,24 @@ pub async fn ensure_schedule(
     let next = next_occurrence(&parsed, schedule.time_zone, now).ok_or(ScheduleError::NoOccurrence)?;
     let key = format!("{SCHEDULE_PREFIX}{}", schedule.name);
     let tz = schedule.time_zone.name();
-    let existing = sqlx::query("SELECT due_at, cron, time_zone FROM timers WHERE owner = $1 AND key = $2")
-        .bind(owner)
-        .bind(&key)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let keep_due = match existing {
-        Some(row) => {
-            let same = row.try_get::<Option<String>, _>("cron")?.as_deref() == Some(schedule.cron.as_str())
-                && row.try_get::<Option<String>, _>("time_zone")?.as_deref() == Some(tz);
-            let due = from_ms(row.try_get("due_at")?);
-            let missed = due <= now;
-            (same && !(missed && schedule.missed == MissedRun::Skip)).then_some(due)
-        }
-        None => None,
-    };
     sqlx::query(
         "INSERT INTO timers (owner, key, due_at, payload, cron, time_zone, missed, created_at)
          VALUES ($1, $2, $3, 'null', $4, $5, $6, $7)
-         ON CONFLICT (owner, key) DO UPDATE SET due_at = excluded.due_at, cron = excluded.cron,
-           time_zone = excluded.time_zone, missed = excluded.missed",
+         ON CONFLICT (owner, key) DO UPDATE SET
+           due_at = CASE WHEN timers.cron = excluded.cron AND timers.time_zone = excluded.time_zone
+                          AND NOT (timers.due_at <= $7 AND $8 = 1)
+                         THEN timers.due_at ELSE excluded.due_at END,
+           cron = excluded.cron, time_zone = excluded.time_zone, missed = excluded.missed",
     )
     .bind(owner)
     .bind(&key)
-    .bind(to_ms(keep_due.unwrap_or(next)))
+    .bind(to_ms(next))
     .bind(&schedule.cron)
     .bind(tz)
     .bind(schedule.missed.as_str())
     .bind(to_ms(now))
+    // An integer flag on both engines: a missed occurrence is skipped rather than fired late.
+    .bind(i64::from(schedule.missed == MissedRun::Skip))
     .execute(conn)
     .await?;
     Ok(())
