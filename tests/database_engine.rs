@@ -93,8 +93,6 @@ async fn a_signed_webhook_is_stored_on_the_engine_healthz_names() {
         .await
         .expect("count");
     assert_eq!(stored, 1);
-    let logs = sentinel.drain_stderr().join("\n");
-    assert!(!logs.contains("another Sentinel instance"), "{logs}");
     pool.close().await;
 }
 

@@ -83,7 +83,6 @@ pub enum BotError {
 /// A running bot.
 pub struct Bot {
     pool: DbPool,
-    instance: Option<store::InstanceClaim>,
     shared: Arc<Shared>,
     router: Arc<EventRouter>,
     wakers: Wakers,
@@ -116,13 +115,6 @@ impl Bot {
             if expired > 0 {
                 tracing::info!(expired, "took over the claims the previous run left in flight");
             }
-        }
-        let instance = store::claim_instance(&pool).await.map_err(StoreError::from)?;
-        if !instance.alone() {
-            tracing::warn!(
-                "another Sentinel instance is running on this database: several instances are not safe yet \
-                 (timers could fire and messages be delivered twice); stop one (README, \"Running several instances\")"
-            );
         }
         let directory = Arc::new(Directory::from_config(&config));
         let shared = Arc::new(Shared {
@@ -249,7 +241,6 @@ impl Bot {
 
         let mut bot = Self {
             pool,
-            instance: Some(instance),
             shared,
             router,
             wakers,
@@ -445,9 +436,6 @@ impl Bot {
         // Closing waits for every borrowed connection; a caller still holding one must not hang us.
         if tokio::time::timeout(grace, self.pool.close()).await.is_err() {
             tracing::warn!("database connections still in use at shutdown");
-        }
-        if let Some(instance) = self.instance.take() {
-            instance.release().await;
         }
     }
 }

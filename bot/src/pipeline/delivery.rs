@@ -60,6 +60,11 @@ pub async fn run(
         platform: platform.as_str().to_owned(),
     };
     let mut pacer = Pacer::new(adapter.post_interval());
+    // This worker is this instance's only sender for its platform: claims of ours on it were left
+    // by a previous run of this worker (restarted after a panic). Take them over now, looking first.
+    if let Ok(mut conn) = pool.acquire().await {
+        let _ = claims::expire_own_outbox(&mut conn, &shared.instance, platform.as_str()).await;
+    }
     loop {
         woken.borrow_and_update();
         shared.metrics.delivery_passes.get_or_create(&label).inc();

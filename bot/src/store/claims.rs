@@ -152,6 +152,19 @@ pub async fn expire_all(conn: &mut Conn) -> Result<u64, sqlx::Error> {
     Ok(expired)
 }
 
+/// Expires `owner`'s own claims on `platform`'s outbox rows, keeping the owner (so they are looked
+/// for first): for a delivery worker (re)starting after a panic, whose previous run left them.
+pub async fn expire_own_outbox(conn: &mut Conn, owner: &str, platform: &str) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE outbox SET lease_until = 0 WHERE lease_owner = $1 AND platform = $2 AND state = 'pending'")
+            .bind(owner)
+            .bind(platform)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;

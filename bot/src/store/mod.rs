@@ -44,8 +44,8 @@
 //! `idle_in_transaction_session_timeout` = the lease, so a transaction left open by a paused
 //! process is ended by the server, its locks released and its late commit failed. On SQLite one
 //! process owns the file: at start every claim left in it is expired at once ([`claims::expire_all`]).
-//! The session advisory lock of [`claim_instance`] remains only as a warning that another instance
-//! shares the database.
+//! Which instances share the database, and which of them leads each periodic job, is in
+//! [`instances`] and [`cluster_jobs`].
 
 pub mod claims;
 pub mod cluster_jobs;
@@ -423,60 +423,6 @@ pub fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The advisory-lock key of "a Sentinel instance runs on this database" ("SENTINEL" in ASCII).
-pub const INSTANCE_LOCK_KEY: i64 = 0x5345_4E54_494E_454C;
-
-/// This process's hold on "the instance running on this database", kept while the bot runs.
-///
-/// Several instances on one database are not safe yet (README, "Running several instances"). On
-/// PostgreSQL the hold is a session advisory lock on a connection of its own: a second instance
-/// finds it taken and warns. It does not refuse to start: the server may believe a dead host's
-/// connection alive for a long time, and a refusal would then keep the replacement out. On SQLite
-/// there is nothing to hold (one process per file, as before).
-#[derive(Debug)]
-pub struct InstanceClaim {
-    conn: Option<Conn>,
-    alone: bool,
-}
-
-impl InstanceClaim {
-    /// False when another instance held the claim at start.
-    pub fn alone(&self) -> bool {
-        self.alone
-    }
-
-    /// Gives the claim up (the connection closes, and with it the lock).
-    pub async fn release(self) {
-        if let Some(conn) = self.conn {
-            let _ = sqlx::Connection::close(conn).await;
-        }
-    }
-}
-
-/// Claims the database for this instance (see [`InstanceClaim`]).
-pub async fn claim_instance(pool: &DbPool) -> Result<InstanceClaim, sqlx::Error> {
-    if Engine::of_pool(pool) == Engine::Sqlite {
-        return Ok(InstanceClaim {
-            conn: None,
-            alone: true,
-        });
-    }
-    // Out of the pool: the lock lives as long as this one session.
-    let mut conn = pool.acquire().await?.detach();
-    let alone: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(INSTANCE_LOCK_KEY)
-        .fetch_one(&mut conn)
-        .await?;
-    if !alone {
-        let _ = conn.close().await;
-        return Ok(InstanceClaim { conn: None, alone });
-    }
-    Ok(InstanceClaim {
-        conn: Some(conn),
-        alone,
-    })
 }
 
 /// Serialises write transactions in arrival order.

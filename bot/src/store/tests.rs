@@ -294,25 +294,3 @@ async fn a_write_transaction_commits_or_leaves_nothing() {
         .expect("read");
     assert_eq!(details, ["kept"]);
 }
-
-/// On PostgreSQL a second instance finds the database claimed (and the bot warns); once the first
-/// gives the claim up, the next one is alone again. SQLite has nothing to claim: always alone.
-#[tokio::test]
-async fn a_second_instance_finds_the_database_claimed() {
-    let db = TestDb::new().await;
-    let pool = db.open().await.expect("open");
-    let first = claim_instance(&pool).await.expect("claim");
-    assert!(first.alone());
-    let second = claim_instance(&pool).await.expect("claim");
-    assert_eq!(
-        second.alone(),
-        db.engine() == Engine::Sqlite,
-        "on {}",
-        db.engine().name()
-    );
-    first.release().await;
-    second.release().await;
-    let third = claim_instance(&pool).await.expect("claim");
-    assert!(third.alone());
-    third.release().await;
-}
