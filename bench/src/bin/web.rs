@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use sentinel_bench as bench;
 use sentinel_bot::chat::console::{ConsoleSink, parse_console_line};
+use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::{Bot, BotOptions, NewEvent, SystemClock};
 
 /// Web status page render time.
@@ -31,7 +32,8 @@ struct Args {
     /// Requests per page.
     #[arg(long, default_value_t = 50)]
     rounds: usize,
-    /// Directory for the database file (kept afterwards); a temporary directory when absent.
+    /// Directory for a SQLite database file (kept afterwards). When absent, a throwaway database on
+    /// the engine `SENTINEL_TEST_ENGINE` names (`sqlite`, the default, or `postgres`).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
 }
@@ -43,8 +45,24 @@ const SOURCES: [&str; 3] = ["dependabot", "code_scanning", "secret_scanning"];
 async fn main() -> anyhow::Result<()> {
     bench::init_logging();
     let args = Args::parse();
-    let (db, _guard) = bench::database_path(args.dir.as_deref(), "web.db")?;
-    let mut config = bench::config(&db);
+    // `--dir`: a SQLite file kept there; otherwise the tests' throwaway database, on the engine
+    // `SENTINEL_TEST_ENGINE` names (SQLite by default, or PostgreSQL under `.ci/with-postgres`).
+    let test_db = if args.dir.is_some() {
+        None
+    } else {
+        Some(TestDb::new().await)
+    };
+    let url = match (&test_db, args.dir.as_deref()) {
+        (Some(db), _) => db.url().to_owned(),
+        (None, dir) => format!("sqlite://{}", bench::database_path(dir, "web.db")?.0.display()),
+    };
+    let engine = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let mut config = bench::config(std::path::Path::new(""));
+    config.database.url = url;
     config.http.listen = "127.0.0.1:0".to_owned();
     config.web = Some(sentinel_bot::config::WebConfig {
         public_url: "http://127.0.0.1".to_owned(),
@@ -132,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
     }
     bench::print_table(
         &format!(
-            "web status page: {} open alerts, {} open incidents, {} requests per page",
+            "web status page ({engine}): {} open alerts, {} open incidents, {} requests per page",
             args.alerts, args.incidents, args.rounds
         ),
         &rows,

@@ -1,11 +1,14 @@
 //! Read-only views for the web status page: the same rows and the same role check the chat
 //! commands use (`/incident list | show | timeline`), so the page has no second source of truth.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sentinel_bot::Actor;
 use sentinel_bot::chat::Directory;
 use sentinel_bot::config::{Config, ConfigError, deserialize_named};
 use sentinel_bot::store::Conn;
+use sqlx::Row as _;
 
 use super::auth::{self, Role};
 use super::config::IncidentConfig;
@@ -43,18 +46,38 @@ pub struct ActiveIncident {
 }
 
 /// Open and acknowledged incidents, oldest first (what `/incident list` shows), at most `limit`.
+/// Two queries whatever the number of incidents: the list, then every active incident's
+/// checklist progress in its current stage, counted by the database.
 pub async fn active(conn: &mut Conn, limit: i64) -> Result<Vec<ActiveIncident>, sqlx::Error> {
     let incidents = store::list(conn, store::Filter::Active, limit).await?;
-    let mut out = Vec::with_capacity(incidents.len());
-    for incident in incidents {
-        let checks = store::checks(conn, incident.id, Some(incident.stage)).await?;
-        out.push(ActiveIncident {
-            checks_done: checks.iter().filter(|c| c.checked.is_some()).count(),
-            checks_total: checks.len(),
-            incident,
-        });
+    let rows = sqlx::query(
+        "SELECT c.incident_id, COUNT(*) AS total, COUNT(c.checked_at) AS done
+         FROM incident_checks c JOIN incidents i ON i.id = c.incident_id AND c.stage = i.stage
+         WHERE i.state IN ('open', 'acknowledged') GROUP BY c.incident_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut progress = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("incident_id")?;
+        let total: i64 = row.try_get("total")?;
+        let done: i64 = row.try_get("done")?;
+        progress.insert(
+            id,
+            (usize::try_from(done).unwrap_or(0), usize::try_from(total).unwrap_or(0)),
+        );
     }
-    Ok(out)
+    Ok(incidents
+        .into_iter()
+        .map(|incident| {
+            let (checks_done, checks_total) = progress.get(&incident.id.0).copied().unwrap_or((0, 0));
+            ActiveIncident {
+                incident,
+                checks_done,
+                checks_total,
+            }
+        })
+        .collect())
 }
 
 /// Everything an incident's page shows.

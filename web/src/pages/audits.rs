@@ -83,11 +83,24 @@ fn run_row((run, items): (Run, Vec<Item>)) -> RunRow {
                 },
                 check: i.check.map(|c| c.as_str()),
                 evidence: i.evidence.unwrap_or_default(),
-                by: i.actor.unwrap_or_default(),
+                by: by_words(i.actor, i.state, i.check.map(|c| c.as_str())),
                 at: i.at.map(time).unwrap_or_default(),
                 note: i.note.unwrap_or_default(),
             })
             .collect(),
+    }
+}
+
+/// Who settled an item: the person, or for an automatic check's outcome with no person (passed,
+/// flagged, could not check), Sentinel and the check it ran; nothing for an open item.
+fn by_words(actor: Option<String>, state: ItemState, check: Option<&str>) -> String {
+    match (actor, state, check) {
+        (Some(actor), _, _) => actor,
+        (None, ItemState::Checked | ItemState::Flagged | ItemState::Failed, Some(check)) => {
+            format!("Sentinel ({check})")
+        }
+        (None, ItemState::Checked | ItemState::Flagged | ItemState::Failed, None) => "Sentinel".to_owned(),
+        (None, _, _) => String::new(),
     }
 }
 
@@ -110,4 +123,27 @@ pub async fn page(session: Session, State(state): State<AppState>) -> Result<Res
         nav: Nav::new(&session, "audits", state.shared.clock.now()),
         runs: runs.into_iter().map(run_row).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_automatic_outcome_is_by_sentinel_and_its_check() {
+        assert_eq!(
+            by_words(None, ItemState::Flagged, Some("branch_protection")),
+            "Sentinel (branch_protection)"
+        );
+        assert_eq!(
+            by_words(None, ItemState::Failed, Some("branch_protection")),
+            "Sentinel (branch_protection)"
+        );
+        assert_eq!(by_words(None, ItemState::Checked, None), "Sentinel");
+        assert_eq!(
+            by_words(Some("alice".to_owned()), ItemState::Checked, Some("x")),
+            "alice"
+        );
+        assert_eq!(by_words(None, ItemState::Open, Some("x")), "");
+    }
 }

@@ -72,11 +72,14 @@ pub async fn render(state: &AppState, web: &Web, session: &Session) -> Result<Re
     let now = state.shared.clock.now();
     let mut conn = state.pool.acquire().await?;
     let active = incidents::active(&mut conn, LIMIT).await?;
-    let mut rows = Vec::with_capacity(active.len());
-    for item in active {
-        let next = sla::next_step(&mut conn, &web.sla, item.incident.id.0).await?;
-        rows.push(row(item, next, now));
-    }
+    let mut next_steps = sla::next_steps(&mut conn, &web.sla).await?;
+    let rows = active
+        .into_iter()
+        .map(|item| {
+            let next = next_steps.remove(&item.incident.id.0);
+            row(item, next, now)
+        })
+        .collect();
     let silences = sla::active_silences(&mut conn, now)
         .await?
         .into_iter()

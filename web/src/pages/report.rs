@@ -40,7 +40,8 @@ struct Page {
     period: String,
     label: String,
     previous: String,
-    next: String,
+    /// The next period, once it has begun (no link into the future).
+    next: Option<String>,
     other: String,
     other_label: &'static str,
     as_of: String,
@@ -137,7 +138,7 @@ pub async fn page(
         period: period.to_string(),
         label: period.label(),
         previous: period.previous().to_string(),
-        next: period.next().to_string(),
+        next: (period.next().start(web.tz) <= now).then(|| period.next().to_string()),
         other: other.to_string(),
         other_label,
         as_of,
