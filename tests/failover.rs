@@ -208,6 +208,9 @@ async fn deliver(client: &reqwest::Client, base: &str, delivery: &str, body: &[u
     Some(response.status().as_u16())
 }
 
+/// An outbox row not delivered at the end: platform, channel, state, attempts, last error, lease owner.
+type Waiting = (String, String, String, i64, Option<String>, Option<String>);
+
 /// A message the platform accepted: which text it carried, its platform id, and when.
 struct Shown {
     body: String,
@@ -370,7 +373,7 @@ async fn killing_two_of_three_instances_mid_storm_loses_and_doubles_nothing() {
     tokio::time::sleep(LEASE + Duration::from_secs(2)).await;
 
     let pool = db.open().await.unwrap();
-    let waiting: Vec<(String, String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+    let waiting: Vec<Waiting> = sqlx::query_as(
         "SELECT platform, channel, state, attempts, last_error, lease_owner FROM outbox WHERE state <> 'delivered' ORDER BY id",
     )
     .fetch_all(&pool)
