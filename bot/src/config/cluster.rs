@@ -20,8 +20,8 @@ pub struct ClusterConfig {
     /// over once they expire, so this bounds how long a dead instance's work waits. A taken-over
     /// message is looked for on its platform before it is sent again.
     pub lease: HumanDuration,
-    /// How often an instance records that it is alive. Others count it as gone after three missed
-    /// heartbeats.
+    /// How often an instance records that it is alive (others count it as gone after three missed
+    /// heartbeats), and how often its timer engine looks for timers another instance set.
     pub heartbeat: HumanDuration,
 }
 

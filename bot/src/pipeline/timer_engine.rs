@@ -1,4 +1,5 @@
-//! The timer engine: sleeps until the earliest timer is due (woken early when one is set), then
+//! The timer engine: sleeps until the earliest timer is due (woken early when one is set here, and
+//! looking again every `cluster.heartbeat` for timers other instances set), then
 //! turns due timers into inbox events in the same transaction that removes or re-arms them — so a
 //! timer fires exactly once, across restarts too. Overdue timers fire as soon as it starts.
 
@@ -28,6 +29,9 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, wakers: Wakers, mut shutdown
         tokio::select! {
             _ = woken.changed() => {}
             _ = async { match next { Some(at) => clock.sleep_until(at).await, None => std::future::pending().await } } => {}
+            // Timers set by another instance (or process) wake nothing here: look again every
+            // heartbeat, so a dead instance's timers fire on time on the others.
+            _ = tokio::time::sleep(shared.config.cluster.heartbeat.std()) => {}
             _ = shutdown.wait() => return,
         }
     }
