@@ -23,6 +23,11 @@ use sentinel_bot::store::{self, DbPool};
 use serde_json::{Value, json};
 use support::Sentinel;
 
+/// The restarted process is the same instance, named as a service manager's configuration would
+/// name it: it takes over at once the claims its killed run left (a reply in flight), on
+/// PostgreSQL too, where another name's claims would wait out `cluster.lease`.
+const RESTARTED: &str = "[cluster]\ninstance = \"kill-nine\"\n";
+
 /// Waits (up to 20 s) until `done` holds.
 async fn until(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -49,7 +54,7 @@ async fn rows(pool: &DbPool, dedup_suffix: &str) -> i64 {
 
 fn slack_config(fake: &FakeSocketMode) -> String {
     format!(
-        "[slack]\nbot_token = \"xoxb-test\"\napp_token = \"{APP_TOKEN}\"\napi_url = \"{}/api\"\nsocket_connections = 1\n",
+        "{RESTARTED}[slack]\nbot_token = \"xoxb-test\"\napp_token = \"{APP_TOKEN}\"\napi_url = \"{}/api\"\nsocket_connections = 1\n",
         fake.base
     )
 }
@@ -169,7 +174,7 @@ async fn discord_an_interaction_stored_but_not_answered_runs_once_after_kill_9_a
     use fake_gateway::{APP, BOT_TOKEN, FakeGateway};
     let fake = FakeGateway::start(Duration::from_secs(45)).await;
     let config = format!(
-        "[discord]\nbot_token = \"{BOT_TOKEN}\"\napplication_id = \"{APP}\"\ninteractions = \"gateway\"\napi_url = \"{}\"\n",
+        "{RESTARTED}[discord]\nbot_token = \"{BOT_TOKEN}\"\napplication_id = \"{APP}\"\ninteractions = \"gateway\"\napi_url = \"{}\"\n",
         fake.base
     );
     let running = Sentinel::start(&config);
