@@ -70,9 +70,13 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, wakers: Wakers, mut shutdown
             return;
         }
         let next = match worker.pool.acquire().await {
-            Ok(mut conn) => store::next_due_at(&mut conn).await.unwrap_or(None),
-            Err(_) => Some(worker.shared.clock.now() + Duration::seconds(1)),
+            Ok(mut conn) => store::next_due_at(&mut conn).await,
+            Err(err) => Err(err),
         };
+        let next = next.unwrap_or_else(|err| {
+            tracing::error!(cause = ?err, "github worker cannot tell when to look next; looking in 1s");
+            Some(worker.shared.clock.now() + Duration::seconds(1))
+        });
         let clock = worker.shared.clock.clone();
         tokio::select! {
             _ = woken.changed() => {}

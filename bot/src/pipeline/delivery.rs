@@ -62,8 +62,13 @@ pub async fn run(
     let mut pacer = Pacer::new(adapter.post_interval());
     // This worker is this instance's only sender for its platform: claims of ours on it were left
     // by a previous run of this worker (restarted after a panic). Take them over now, looking first.
-    if let Ok(mut conn) = pool.acquire().await {
-        let _ = claims::expire_own_outbox(&mut conn, &shared.instance, platform.as_str()).await;
+    let expired = match pool.acquire().await {
+        Ok(mut conn) => claims::expire_own_outbox(&mut conn, &shared.instance, platform.as_str()).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = expired {
+        // Not fatal: those claims run out after `cluster.lease` and are taken over then.
+        tracing::warn!(%platform, cause = ?err, "could not take over this instance's earlier claims at once");
     }
     loop {
         woken.borrow_and_update();
@@ -74,12 +79,16 @@ pub async fn run(
         if shutdown.is_down() {
             return;
         }
-        let next = match pool.acquire().await {
-            Ok(mut conn) => match outbox::next_due(&mut conn, platform).await {
-                Ok(waiting) => pacer.next_wake(&waiting),
-                Err(_) => Some(shared.clock.now() + chrono::Duration::seconds(1)),
-            },
-            Err(_) => Some(shared.clock.now() + chrono::Duration::seconds(1)),
+        let waiting = match pool.acquire().await {
+            Ok(mut conn) => outbox::next_due(&mut conn, platform).await,
+            Err(err) => Err(err),
+        };
+        let next = match waiting {
+            Ok(waiting) => pacer.next_wake(&waiting),
+            Err(err) => {
+                tracing::error!(%platform, cause = ?err, "delivery worker cannot tell when to look next; looking in 1s");
+                Some(shared.clock.now() + chrono::Duration::seconds(1))
+            }
         };
         let clock = shared.clock.clone();
         tokio::select! {

@@ -87,9 +87,13 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, router: Arc<Router>, wakers:
             }
         }
         let retry_at = match pool.acquire().await {
-            Ok(mut conn) => inbox::next_retry_at(&mut conn).await.unwrap_or(None),
-            Err(_) => None,
+            Ok(mut conn) => inbox::next_retry_at(&mut conn).await,
+            Err(err) => Err(err),
         };
+        let retry_at = retry_at.unwrap_or_else(|err| {
+            tracing::error!(cause = ?err, "dispatcher cannot tell when a retry is due; looking in 1s");
+            Some(shared.clock.now() + chrono::Duration::seconds(1))
+        });
         let clock = shared.clock.clone();
         tokio::select! {
             _ = woken.changed() => {}

@@ -237,12 +237,13 @@ pub async fn due(
 /// may be taken over). Sleeping until the earliest of these times never wakes for nothing.
 pub async fn next_due(conn: &mut Conn, platform: Platform) -> Result<Vec<ChannelDue>, sqlx::Error> {
     let rows = sqlx::query(concat!(
-        "SELECT o.channel, o.op = 'ephemeral' AS ephemeral,
+        // A comparison is BOOLEAN on PostgreSQL and INTEGER on SQLite; CASE gives both an integer.
+        "SELECT o.channel, CASE WHEN o.op = 'ephemeral' THEN 1 ELSE 0 END AS ephemeral,
            MIN(CASE WHEN o.lease_until > o.next_attempt_at THEN o.lease_until ELSE o.next_attempt_at END) AS at
          FROM outbox o
          WHERE o.state = 'pending' AND o.platform = $1 AND ",
         may_go!(),
-        " GROUP BY o.channel, o.op = 'ephemeral'"
+        " GROUP BY o.channel, CASE WHEN o.op = 'ephemeral' THEN 1 ELSE 0 END"
     ))
     .bind(platform.as_str())
     .fetch_all(conn)
@@ -464,4 +465,65 @@ pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, sqlx::
             .await?
             .rows_affected(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::harness::test_db::TestDb;
+    use crate::harness::test_start;
+
+    async fn enqueue_to(conn: &mut Conn, channel: &str, op: Op, key: &str, now: DateTime<Utc>) {
+        let message = Message::new("ops", key);
+        let row = NewOutbound {
+            idempotency_key: key.to_owned(),
+            platform: Platform::Slack,
+            channel,
+            op,
+            recipient: (op == Op::Ephemeral).then_some("U1"),
+            response_url: None,
+            message: &message,
+            space: None,
+        };
+        enqueue(conn, &row, now).await.expect("enqueue");
+    }
+
+    /// The delivery worker sleeps until `next_due`: on the run's engine it answers per channel,
+    /// ephemeral replies apart, with the earliest due time. (On PostgreSQL it once failed to
+    /// decode, and the worker fell back to waking a second late.)
+    #[tokio::test]
+    async fn next_due_gives_each_channels_earliest_waiting_row() {
+        let db = TestDb::new().await;
+        let pool = db.open().await.expect("open");
+        let mut conn = pool.acquire().await.expect("conn");
+        let t0 = test_start();
+        assert!(next_due(&mut conn, Platform::Slack).await.expect("empty").is_empty());
+        enqueue_to(&mut conn, "C1", Op::Post, "a", t0 + Duration::seconds(2)).await;
+        enqueue_to(&mut conn, "C1", Op::Post, "b", t0).await;
+        enqueue_to(&mut conn, "C1", Op::Ephemeral, "c", t0 + Duration::seconds(5)).await;
+        enqueue_to(&mut conn, "C2", Op::Post, "d", t0 + Duration::seconds(7)).await;
+        let mut waiting = next_due(&mut conn, Platform::Slack).await.expect("next_due");
+        waiting.sort_by(|x, y| (&x.channel, x.ephemeral).cmp(&(&y.channel, y.ephemeral)));
+        let due = |channel: &str, ephemeral: bool, at: DateTime<Utc>| ChannelDue {
+            channel: channel.to_owned(),
+            ephemeral,
+            at,
+        };
+        assert_eq!(
+            waiting,
+            [
+                due("C1", false, t0),
+                due("C1", true, t0 + Duration::seconds(5)),
+                due("C2", false, t0 + Duration::seconds(7)),
+            ]
+        );
+        assert!(
+            next_due(&mut conn, Platform::Discord)
+                .await
+                .expect("other platform")
+                .is_empty()
+        );
+    }
 }
