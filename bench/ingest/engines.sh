@@ -54,7 +54,7 @@ TOML
   echo "instance $1 did not start:"; cat "$WORK/$1.err"; exit 1
 }
 
-# load PORT...: wrk on core 0, the connections split evenly over the ports; prints one JSON line
+# load PORT...: wrk on core 0, the connections split evenly over the ports; leaves one JSON line
 # per port.
 load() {
   local share=$((CONNECTIONS / $#)) port pids=()
@@ -64,14 +64,18 @@ load() {
     pids+=($!)
   done
   wait "${pids[@]}"
-  for port in "$@"; do cat "$WORK/wrk.$port"; done
 }
 
-# report LABEL STORED JSON...: requests/s summed over the ports, p50 and p99 the worst port's.
+# report LABEL STORED PORT...: requests/s summed over the ports, p50 and p99 the worst port's
+# (each port's wrk JSON line is in $WORK/wrk.PORT).
 report() {
-  python3 - "$@" <<'PY'
+  local label="$1" stored="$2" files=() port
+  shift 2
+  for port in "$@"; do files+=("$WORK/wrk.$port"); done
+  python3 - "$label" "$stored" "${files[@]}" <<'PY'
 import json, sys
-label, stored, runs = sys.argv[1], int(sys.argv[2]), [json.loads(a) for a in sys.argv[3:]]
+label, stored = sys.argv[1], int(sys.argv[2])
+runs = [json.loads(open(path).read()) for path in sys.argv[3:]]
 rps = sum(r["rps"] for r in runs)
 errors = sum(r["non_2xx"] + r["socket_errors"] for r in runs)
 print(f"{label:<28} {rps:>8.0f} req/s   p50 {max(r['p50_ms'] for r in runs):6.2f} ms   "
@@ -85,20 +89,20 @@ echo "body: $(wc -c <"$BODY_FILE") bytes; $CONNECTIONS connections, $DURATION pe
 echo "PostgreSQL: $(psql_at "$SENTINEL_TEST_POSTGRES_URL" 'SHOW server_version'), fsync $(psql_at "$SENTINEL_TEST_POSTGRES_URL" 'SHOW fsync'), synchronous_commit $(psql_at "$SENTINEL_TEST_POSTGRES_URL" 'SHOW synchronous_commit')"
 
 start sqlite "sqlite://$WORK/sentinel.db" 18181
-RUN=$(load 18181)
+load 18181
 stop_all
 STORED=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from inbox where kind=\"github\"").fetchone()[0])' "$WORK/sentinel.db")
-report "SQLite, 1 instance" "$STORED" $RUN
+report "SQLite, 1 instance" "$STORED" 18181
 
 psql_at "$SENTINEL_TEST_POSTGRES_URL" "CREATE DATABASE ingest_one"
 start pg-1 "$PG_SERVER/ingest_one" 18182
-RUN=$(load 18182)
+load 18182
 stop_all
-report "PostgreSQL, 1 instance" "$(psql_at "$PG_SERVER/ingest_one" "select count(*) from inbox where kind='github'")" $RUN
+report "PostgreSQL, 1 instance" "$(psql_at "$PG_SERVER/ingest_one" "select count(*) from inbox where kind='github'")" 18182
 
 psql_at "$SENTINEL_TEST_POSTGRES_URL" "CREATE DATABASE ingest_two"
 start pg-a "$PG_SERVER/ingest_two" 18183
 start pg-b "$PG_SERVER/ingest_two" 18184
-RUN=$(load 18183 18184)
+load 18183 18184
 stop_all
-report "PostgreSQL, 2 instances" "$(psql_at "$PG_SERVER/ingest_two" "select count(*) from inbox where kind='github'")" $RUN
+report "PostgreSQL, 2 instances" "$(psql_at "$PG_SERVER/ingest_two" "select count(*) from inbox where kind='github'")" 18183 18184

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::pipeline::{Shared, Shutdown};
 use crate::store::instances::{self, Me, Registered};
-use crate::store::{DbPool, cluster_jobs};
+use crate::store::{DbPool, claims, cluster_jobs};
 
 /// This process as the registry knows it.
 pub fn me(shared: &Shared) -> Me {
@@ -125,6 +125,9 @@ pub struct ClusterView {
     pub instances: Vec<InstanceView>,
     /// The singleton jobs this instance leads now.
     pub jobs_held: Vec<String>,
+    /// The work this instance has in flight now (claims whose lease is running): what another
+    /// instance would take over, after `cluster.lease`, if this one died.
+    pub claims_held: claims::Held,
 }
 
 /// One instance in `/healthz`.
@@ -164,6 +167,7 @@ pub async fn view_at(
 ) -> Result<ClusterView, sqlx::Error> {
     let listed = instances::list(&mut *conn, now, within).await?;
     let jobs_held = cluster_jobs::held_by(&mut *conn, this, now).await?;
+    let claims_held = claims::held_by(&mut *conn, this, now).await?;
     let instances: Vec<InstanceView> = listed
         .into_iter()
         .map(|instance| InstanceView {
@@ -181,5 +185,6 @@ pub async fn view_at(
         alive: instances.iter().filter(|instance| instance.alive).count(),
         instances,
         jobs_held,
+        claims_held,
     })
 }

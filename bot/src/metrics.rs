@@ -163,6 +163,8 @@ pub struct Metrics {
     pub instances_alive: Gauge,
     /// 1 for each singleton job this instance leads, 0 for the others.
     pub cluster_jobs_held: Family<JobLabel, Gauge>,
+    /// Work this instance has in flight (claims whose lease is running), by `work`.
+    pub claims_held: Family<WorkLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -207,6 +209,7 @@ impl Metrics {
             instance_info: Family::default(),
             instances_alive: Gauge::default(),
             cluster_jobs_held: Family::default(),
+            claims_held: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -374,6 +377,11 @@ impl Metrics {
             "Singleton periodic jobs this instance leads (1) or not (0)",
             metrics.cluster_jobs_held.clone(),
         );
+        registry.register(
+            "sentinel_claims_held",
+            "Work this instance has in flight: claims whose lease is running (outbox rows, GitHub requests)",
+            metrics.claims_held.clone(),
+        );
         Self { registry, ..metrics }
     }
 
@@ -400,8 +408,20 @@ impl Metrics {
             .observe(got.elapsed().as_secs_f64());
     }
 
-    /// Sets the cluster gauges: this instance's info, the instances alive, the jobs it leads.
-    pub fn set_cluster(&self, instance: &str, alive: usize, held: &[String]) {
+    /// Sets the cluster gauges: this instance's info, the instances alive, the jobs it leads, the
+    /// work it has in flight.
+    pub fn set_cluster(&self, instance: &str, cluster: &crate::cluster::ClusterView) {
+        let (alive, held) = (cluster.alive, &cluster.jobs_held);
+        for (work, count) in [
+            (crate::store::claims::Work::Outbox, cluster.claims_held.outbox),
+            (crate::store::claims::Work::GitHub, cluster.claims_held.github),
+        ] {
+            self.claims_held
+                .get_or_create(&WorkLabel {
+                    work: work.label().to_owned(),
+                })
+                .set(count);
+        }
         self.instance_info
             .get_or_create(&InstanceLabels {
                 instance: instance.to_owned(),

@@ -16,7 +16,7 @@ use sentinel_bot::harness::fakes::github_alerts::FakeAlerts;
 use sentinel_bot::harness::test_db::TestDb;
 use sentinel_bot::harness::test_start;
 use sentinel_bot::{Bot, BotOptions, Clock, Cx, Event, ManualClock, NewEvent, Plugin, PluginError, Subscriptions};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const DEPENDABOT: &str = "/repos/acme/app/dependabot/alerts";
 
@@ -151,6 +151,8 @@ async fn each_instance_shows_the_cluster_and_a_stopped_or_silent_instance_shows_
     // The lead of housekeeping went to one of them, and only one.
     let held = |h: &Value| h["cluster"]["jobs_held"].as_array().unwrap().len();
     assert_eq!(held(&seen_by_a) + held(&seen_by_b), 1, "{seen_by_a}\n{seen_by_b}");
+    // Nothing is in flight.
+    assert_eq!(seen_by_a["cluster"]["claims_held"], json!({"outbox": 0, "github": 0}));
 
     let text = status(&a, 1).await;
     assert!(text.contains("Instances alive: 2"), "{text}");
@@ -172,6 +174,7 @@ async fn each_instance_shows_the_cluster_and_a_stopped_or_silent_instance_shows_
         "{metrics}"
     );
     assert!(metrics.contains("sentinel_instances_alive 2"), "{metrics}");
+    assert!(metrics.contains("sentinel_claims_held{work=\"outbox\"} 0"), "{metrics}");
     assert!(
         metrics.contains("sentinel_cluster_jobs_held{job=\"github_pull\"} 0"),
         "{metrics}"

@@ -3,7 +3,7 @@
 //! a fresh SQLite file with the alert notifier posting every alert to both, the repositories
 //! spread over `--channels` channels; N distinct Dependabot alerts (from the real fixture, each
 //! body signed, each delivery id fresh) go through `POST /webhooks/github` with `--concurrency`
-//! connections. See `bench/README.md` → "End to end with distinct alerts (issue 17)".
+//! connections. See `bench/docs/e2e.md`.
 //!
 //! `cargo build --release -p sentinel && cargo run --release -p sentinel-bench --bin e2e -- --alerts 4000`
 //!

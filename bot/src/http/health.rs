@@ -147,6 +147,6 @@ pub async fn refresh_gauges(state: &AppState) {
     metrics.outbox_failed.set(health.outbox_failed);
     metrics.timers_pending.set(health.timers_pending);
     if let Some(cluster) = &health.cluster {
-        metrics.set_cluster(&health.instance, cluster.alive, &cluster.jobs_held);
+        metrics.set_cluster(&health.instance, cluster);
     }
 }

@@ -138,6 +138,36 @@ pub async fn renew(conn: &mut Conn, work: Work, claim: &Claim, until: DateTime<U
     Ok(changed == 1)
 }
 
+/// How much work `owner` has in flight now: claims it holds whose lease is running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Held {
+    /// Outbox rows (messages being sent).
+    pub outbox: i64,
+    /// GitHub requests (API calls being made).
+    pub github: i64,
+}
+
+/// The claims `owner` holds at `now` (`/healthz`, `sentinel_claims_held{work}`).
+pub async fn held_by(conn: &mut Conn, owner: &str, now: DateTime<Utc>) -> Result<Held, sqlx::Error> {
+    let mut held = Held::default();
+    for (work, count) in [(Work::Outbox, &mut held.outbox), (Work::GitHub, &mut held.github)] {
+        let sql = match work {
+            Work::Outbox => {
+                "SELECT COUNT(*) FROM outbox WHERE lease_owner = $1 AND lease_until > $2 AND state = 'pending'"
+            }
+            Work::GitHub => {
+                "SELECT COUNT(*) FROM github_requests WHERE lease_owner = $1 AND lease_until > $2 AND state = 'pending'"
+            }
+        };
+        *count = sqlx::query_scalar(sql)
+            .bind(owner)
+            .bind(to_ms(now))
+            .fetch_one(&mut *conn)
+            .await?;
+    }
+    Ok(held)
+}
+
 /// Expires every claim at once, keeping its owner (so the next claim marks an outbox row
 /// `outcome_unknown` and looks first). For SQLite at start: one process per file, so every claim
 /// in it belongs to the previous run, which is dead. Returns how many claims were expired.
@@ -210,6 +240,36 @@ mod tests {
             row.try_get("state").expect("state"),
             row.try_get("platform_message_id").expect("id"),
         )
+    }
+
+    /// `/healthz` counts a claimer's running leases: its own only, and none once they run out or
+    /// the row is done.
+    #[tokio::test]
+    async fn held_counts_only_the_owners_running_leases() {
+        let db = TestDb::new().await;
+        let pool = db.open().await.expect("open");
+        let mut conn = pool.acquire().await.expect("conn");
+        let t0 = test_start();
+        let lease = Duration::seconds(30);
+        let first = pending_row(&mut conn, "first").await;
+        let second = pending_row(&mut conn, "second").await;
+        claim(&mut conn, Work::Outbox, &[first.id, second.id], "a", t0, t0 + lease)
+            .await
+            .expect("claim");
+        let held = |outbox| Held { outbox, github: 0 };
+        assert_eq!(held_by(&mut conn, "a", t0).await.expect("a"), held(2));
+        assert_eq!(held_by(&mut conn, "b", t0).await.expect("b"), held(0));
+        sqlx::query("UPDATE outbox SET state = 'delivered', lease_owner = NULL, lease_until = NULL WHERE id = $1")
+            .bind(first.id)
+            .execute(&mut *conn)
+            .await
+            .expect("sent");
+        assert_eq!(held_by(&mut conn, "a", t0).await.expect("a"), held(1));
+        assert_eq!(
+            held_by(&mut conn, "a", t0 + lease).await.expect("a"),
+            held(0),
+            "ran out"
+        );
     }
 
     /// A claims, its lease runs out, B takes the row over (fence + 1, outcome unknown); A's late
