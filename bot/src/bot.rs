@@ -103,6 +103,7 @@ impl Bot {
             &config.database.url,
             config.database.busy_timeout.std(),
             Some(config.cluster.lease.std()),
+            Some(&config.cluster.instance_name()),
         )
         .await?;
         if Engine::of_pool(&pool) == Engine::Sqlite {

@@ -235,21 +235,54 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 /// (`postgres://user:password@host:port/database?sslmode=…`): the database must exist; TLS is
 /// rustls with the Mozilla roots when `sslmode` asks for it.
 pub async fn open(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreError> {
-    open_with_lease(url, busy_timeout, None).await
+    open_with_lease(url, busy_timeout, None, None).await
 }
 
-/// [`open`] for a running instance, whose claims last `lease` (`cluster.lease`). On PostgreSQL every
-/// pooled session gets `idle_in_transaction_session_timeout` = `lease`: an instance paused inside a
-/// transaction (a stopped VM, a long GC-like stall) loses its session, and with it its row and
-/// advisory locks, once its leases have run out, and its late commit fails instead of acting on
-/// work another instance has taken over. No code holds a transaction open across a network call,
-/// so a live instance never reaches it. SQLite ignores `lease` (one process per file).
-pub async fn open_with_lease(url: &str, busy_timeout: Duration, lease: Option<Duration>) -> Result<DbPool, StoreError> {
+/// The PostgreSQL `url` an instance connects with: its sessions' `application_name` set to
+/// `sentinel/<instance>` (PostgreSQL keeps 63 bytes of it, printable ASCII; other characters show
+/// as `?`), so `pg_stat_activity` (and, joined to it, `pg_locks`) tells which instance holds which
+/// session, lock and transaction. A name the operator chose wins: an `application_name` already in
+/// the URL, or `pgappname` (libpq's `PGAPPNAME` variable, which sqlx reads too), leaves `url` as it is.
+pub fn application_name_url(url: &str, instance: &str, pgappname: Option<&str>) -> Result<String, StoreError> {
+    let mut parsed = reqwest::Url::parse(url).map_err(|err| StoreError::Url {
+        url: redacted(url),
+        source: sqlx::Error::Configuration(Box::new(err)),
+    })?;
+    let named = parsed.query_pairs().any(|(key, _)| key == "application_name");
+    if named || pgappname.is_some_and(|name| !name.is_empty()) {
+        return Ok(url.to_owned());
+    }
+    parsed
+        .query_pairs_mut()
+        .append_pair("application_name", &format!("sentinel/{instance}"));
+    Ok(parsed.into())
+}
+
+/// [`open`] for a running instance named `instance` (`cluster.instance`), whose claims last `lease`
+/// (`cluster.lease`). On PostgreSQL every pooled session gets `idle_in_transaction_session_timeout` =
+/// `lease`: an instance paused inside a transaction (a stopped VM, a long GC-like stall) loses its
+/// session, and with it its row and advisory locks, once its leases have run out, and its late
+/// commit fails instead of acting on work another instance has taken over. No code holds a
+/// transaction open across a network call, so a live instance never reaches it. Every session is
+/// also named `sentinel/<instance>` (see [`application_name_url`]), so `pg_stat_activity` and
+/// `pg_locks` show which instance holds what. SQLite ignores both (one process per file).
+pub async fn open_with_lease(
+    url: &str,
+    busy_timeout: Duration,
+    lease: Option<Duration>,
+    instance: Option<&str>,
+) -> Result<DbPool, StoreError> {
     sqlx::any::install_default_drivers();
     let engine = Engine::of_url(url);
     let pool = match engine {
         Engine::Sqlite => open_sqlite(url, busy_timeout).await?,
-        Engine::Postgres => open_postgres(url, lease).await?,
+        Engine::Postgres => {
+            let named = match instance {
+                Some(instance) => application_name_url(url, instance, std::env::var("PGAPPNAME").ok().as_deref())?,
+                None => url.to_owned(),
+            };
+            open_postgres(&named, lease).await?
+        }
     };
     migrate(engine, &pool).await?;
     Ok(pool)

@@ -294,3 +294,75 @@ async fn a_write_transaction_commits_or_leaves_nothing() {
         .expect("read");
     assert_eq!(details, ["kept"]);
 }
+
+#[test]
+fn an_instance_names_its_postgres_sessions_unless_the_operator_did() {
+    assert_eq!(
+        application_name_url("postgres://sentinel:pw@db:5432/sentinel", "eu-1", None).expect("url"),
+        "postgres://sentinel:pw@db:5432/sentinel?application_name=sentinel%2Feu-1"
+    );
+    assert_eq!(
+        application_name_url("postgres://db/sentinel?sslmode=require", "eu 2", None).expect("url"),
+        "postgres://db/sentinel?sslmode=require&application_name=sentinel%2Feu+2"
+    );
+    // The operator's own name wins, in the URL or in libpq's PGAPPNAME.
+    let theirs = "postgres://db/sentinel?application_name=ops-sentinel-a";
+    assert_eq!(application_name_url(theirs, "eu-1", None).expect("url"), theirs);
+    assert_eq!(
+        application_name_url("postgres://db/sentinel", "eu-1", Some("from-env")).expect("url"),
+        "postgres://db/sentinel"
+    );
+}
+
+/// PostgreSQL only (SQLite sessions have no name): every pooled session of an instance shows
+/// `sentinel/<instance>` in `pg_stat_activity`, and a name in the URL wins.
+#[tokio::test]
+async fn an_instance_s_postgres_sessions_show_its_name_in_pg_stat_activity() {
+    let db = TestDb::new().await;
+    if db.engine() != Engine::Postgres {
+        eprintln!("application_name is PostgreSQL's: this test runs in .ci/test's PostgreSQL pass");
+        return;
+    }
+    if std::env::var_os("PGAPPNAME").is_some() {
+        eprintln!("PGAPPNAME is set, and it wins over the instance's name: nothing to check");
+        return;
+    }
+    let pool = open_with_lease(db.url(), Duration::from_secs(5), None, Some("eu-1"))
+        .await
+        .expect("open");
+    // Several sessions at once, each asked for its own name.
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        conns.push(pool.acquire().await.expect("conn"));
+    }
+    for conn in &mut conns {
+        let name: String =
+            sqlx::query_scalar("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+                .fetch_one(&mut **conn)
+                .await
+                .expect("name");
+        assert_eq!(name, "sentinel/eu-1");
+    }
+    // Seen from another session, as an operator would look.
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name LIKE 'sentinel/%'",
+    )
+    .fetch_all(&db.open().await.expect("open"))
+    .await
+    .expect("names");
+    assert_eq!(names, vec!["sentinel/eu-1".to_owned()]);
+    drop(conns);
+    pool.close().await;
+
+    let sep = if db.url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}application_name=ops-sentinel", db.url());
+    let pool = open_with_lease(&url, Duration::from_secs(5), None, Some("eu-1"))
+        .await
+        .expect("open");
+    let name: String = sqlx::query_scalar("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .expect("name");
+    assert_eq!(name, "ops-sentinel");
+}
