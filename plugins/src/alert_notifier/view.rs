@@ -5,7 +5,14 @@ use chrono::{DateTime, Utc};
 use sentinel_bot::store::{Conn, DbRow, from_ms};
 use sqlx::Row;
 
-use super::normalize::Alert;
+/// The two fields of the stored alert (the plugin's normalized
+/// [`Alert`](super::normalize::Alert), as JSON) that the page shows; serde skips the rest unread,
+/// which is most of the work of decoding an alert row.
+#[derive(serde::Deserialize)]
+struct Shown {
+    package: Option<String>,
+    url: Option<String>,
+}
 
 /// One alert as the page lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,11 +49,9 @@ const BY_SEVERITY: &str =
 fn decode(row: &DbRow) -> Result<AlertRow, sqlx::Error> {
     let data: String = row.try_get("data")?;
     // The stored JSON is the plugin's own normalized alert; an unreadable one only loses its link.
-    let alert: Option<Alert> = serde_json::from_str(&data).ok();
-    let url = alert
-        .as_ref()
-        .and_then(|a| a.url.clone())
-        .filter(|url| url.starts_with("https://"));
+    let shown: Option<Shown> = serde_json::from_str(&data).ok();
+    let (package, url) = shown.map_or((None, None), |s| (s.package, s.url));
+    let url = url.filter(|url| url.starts_with("https://"));
     Ok(AlertRow {
         key: row.try_get("key")?,
         source: row.try_get("source")?,
@@ -55,7 +60,7 @@ fn decode(row: &DbRow) -> Result<AlertRow, sqlx::Error> {
         severity: row.try_get("severity")?,
         state: row.try_get("state")?,
         title: row.try_get("title")?,
-        package: alert.and_then(|a| a.package),
+        package,
         url,
         first_seen_at: from_ms(row.try_get("first_seen_at")?),
         closed_at: row.try_get::<Option<i64>, _>("closed_at")?.map(from_ms),

@@ -99,12 +99,21 @@ async fn build(state: &AppState, web: &Web, session: &Session, repo: Option<Stri
     let now = state.shared.clock.now();
     let since = now - chrono::Duration::days(30);
     let repo = repo.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    let mut conn = state.pool.acquire().await?;
-    let open = alerts::open(&mut conn, repo.as_deref(), LIMIT + 1).await?;
-    let closed = alerts::closed_since(&mut conn, since, repo.as_deref(), 200).await?;
-    let repositories = alerts::repositories(&mut conn).await?;
-    let (mut chat, unlearned) = chat_links::for_alerts(&mut conn, since).await?;
-    drop(conn);
+    // Two connections, so the chat links (as many rows as the alerts) are read while the alerts
+    // are: on SQLite each connection has its own thread, on PostgreSQL its own backend.
+    let listed = async {
+        let mut conn = state.pool.acquire().await?;
+        let open = alerts::open(&mut conn, repo.as_deref(), LIMIT + 1).await?;
+        Ok::<_, sqlx::Error>(open)
+    };
+    let linked = async {
+        let mut conn = state.pool.acquire().await?;
+        let links = chat_links::for_alerts(&mut conn, since).await?;
+        let closed = alerts::closed_since(&mut conn, since, repo.as_deref(), 200).await?;
+        let repositories = alerts::repositories(&mut conn).await?;
+        Ok::<_, sqlx::Error>((links, closed, repositories))
+    };
+    let (open, ((mut chat, unlearned), closed, repositories)) = tokio::try_join!(listed, linked)?;
     web.chat_links.learn_in_background(state, unlearned);
     let mut counts: BTreeMap<(u8, String, String), usize> = BTreeMap::new();
     for a in &open {
