@@ -119,6 +119,8 @@ pub struct Metrics {
     pub claims_lost: Family<WorkLabel, Counter>,
     /// Times a delivery worker woke up to look for messages, by platform.
     pub delivery_passes: Family<PlatformLabel, Counter>,
+    /// Times the timer engine looked for due timers.
+    pub timer_passes: Counter,
     /// Messages for a channel no platform reaches.
     pub unrouted_messages: Counter,
     /// HTTP requests, by route and status.
@@ -187,6 +189,7 @@ impl Metrics {
             delivery_failures: Family::default(),
             claims_lost: Family::default(),
             delivery_passes: Family::default(),
+            timer_passes: Counter::default(),
             unrouted_messages: Counter::default(),
             http_requests: Family::default(),
             webhook_signatures: Family::default(),
@@ -256,6 +259,11 @@ impl Metrics {
             "sentinel_delivery_passes",
             "Times a delivery worker woke up to look for messages",
             metrics.delivery_passes.clone(),
+        );
+        registry.register(
+            "sentinel_timer_passes",
+            "Times the timer engine looked for due timers",
+            metrics.timer_passes.clone(),
         );
         registry.register(
             "sentinel_unrouted_messages",

@@ -17,17 +17,18 @@ use async_trait::async_trait;
 use sentinel_bot::chat::slack::SlackAdapter;
 use sentinel_bot::chat::{ChatAdapter, Delivery, Directory, Target};
 use sentinel_bot::harness::fakes::slack::FakeSlack;
-use sentinel_bot::harness::test_db::TestDb;
+use sentinel_bot::harness::test_db::{TestDb, test_engine};
 use sentinel_bot::harness::test_start;
 use sentinel_bot::ids::Platform;
 use sentinel_bot::plugin::{MissedRun, Schedule};
-use sentinel_bot::store::begin_write;
 use sentinel_bot::store::claims::{self, Work};
 use sentinel_bot::store::outbox::{self, NewOutbound, Op};
+use sentinel_bot::store::{Engine, begin_write};
 use sentinel_bot::{
     Bot, BotOptions, Clock, Cx, Event, ManualClock, Message, NewEvent, Plugin, PluginError, Subscriptions,
 };
 use serde_json::json;
+use sqlx::Connection;
 
 /// `probe` GitHub events `{text, key?}` post to #ops; `arm` events `{key, in_secs}` set a timer
 /// that posts `fired <key>`; the `minutely` schedule posts `tick <due>`.
@@ -262,6 +263,69 @@ async fn timers_and_schedules_fire_once_across_two_instances() {
     assert_eq!(posts.iter().filter(|t| t.contains("tick ")).count(), 3, "{posts:?}");
     a.shutdown(Duration::from_secs(5)).await;
     b.shutdown(Duration::from_secs(5)).await;
+}
+
+fn timer_passes(bot: &Bot) -> u64 {
+    let metrics = bot.shared().metrics.encode();
+    metrics
+        .lines()
+        .find(|l| l.starts_with("sentinel_timer_passes_total "))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// While another instance's transaction holds due timers (firing them, or paused mid-firing until
+/// its session times out), this one looks again every 20 ms instead of spinning; once they are
+/// released it fires them. (PostgreSQL: SQLite is one process per file.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn due_timers_held_by_another_instance_are_waited_for_without_spinning() {
+    if test_engine() != Engine::Postgres {
+        eprintln!("several instances need PostgreSQL: this test runs in .ci/test's PostgreSQL pass");
+        return;
+    }
+    let db = TestDb::new().await;
+    let slack = FakeSlack::start().await.unwrap();
+    let clock = ManualClock::new(test_start());
+    let a = start(db.url(), &slack, &clock, "a").await;
+    let body = json!({"key": "held", "in_secs": 10}).to_string();
+    submit(&a, NewEvent::github("arm", "arm-held", body)).await;
+    settle(&[&a]).await;
+
+    // "Another instance" holds the timer, as its firing transaction would.
+    let mut other = sqlx::AnyConnection::connect(db.url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    let held: Vec<i64> = sqlx::query_scalar("SELECT id FROM timers WHERE key = 'held' FOR UPDATE")
+        .fetch_all(&mut other)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    clock.advance(chrono::Duration::seconds(11));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = timer_passes(&a);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let passes = timer_passes(&a) - before;
+    assert!(
+        passes <= 40,
+        "{passes} passes in 500 ms while the timer was held elsewhere"
+    );
+    assert!(
+        passes >= 5,
+        "{passes} passes: it must keep looking while the timer is due"
+    );
+    assert_eq!(count(&a, "SELECT COUNT(*) FROM inbox WHERE kind = 'timer'").await, 0);
+
+    // Released (that instance rolled back or died): fired here, once.
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count(&a, "SELECT COUNT(*) FROM inbox WHERE kind = 'timer'").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the released timer never fired");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    settle(&[&a]).await;
+    let posts = texts(&slack, "chat.postMessage");
+    assert_eq!(posts.iter().filter(|t| **t == "fired held").count(), 1, "{posts:?}");
+    a.shutdown(Duration::from_secs(5)).await;
 }
 
 /// Enqueues a message to #ops (`C0OPS`) and claims it as instance `owner`, in one transaction (so

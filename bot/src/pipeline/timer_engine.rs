@@ -13,13 +13,29 @@ use crate::store::timers;
 /// Timers fired per transaction.
 const FIRE_BATCH: usize = 512;
 
+/// How long to wait before looking again when timers are due but another instance holds them
+/// (locked, so skipped): it is firing them, or died doing so and its session is about to end.
+/// Looking again at once would spin for as long as it holds them (up to `cluster.lease` for an
+/// instance paused mid-transaction).
+const HELD_ELSEWHERE_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Runs the engine until shutdown.
 pub async fn run(pool: DbPool, shared: Arc<Shared>, wakers: Wakers, mut shutdown: Shutdown) {
     let mut woken = wakers.timers.subscribe();
     loop {
         woken.borrow_and_update();
+        shared.metrics.timer_passes.inc();
         let next = match fire_due(&pool, &shared, &wakers).await {
-            Ok(next) => next,
+            Ok(Pass {
+                held_elsewhere: true, ..
+            }) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(HELD_ELSEWHERE_RETRY) => {}
+                    _ = shutdown.wait() => return,
+                }
+                continue;
+            }
+            Ok(Pass { next, .. }) => next,
             Err(err) => {
                 tracing::error!(cause = ?err, "timer engine failed; retrying in 1s");
                 Some(shared.clock.now() + chrono::Duration::seconds(1))
@@ -37,12 +53,18 @@ pub async fn run(pool: DbPool, shared: Arc<Shared>, wakers: Wakers, mut shutdown
     }
 }
 
-/// Fires everything due now. Returns when the next timer is due.
-pub async fn fire_due(
-    pool: &DbPool,
-    shared: &Shared,
-    wakers: &Wakers,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+/// What a pass of [`fire_due`] left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// When the next timer is due.
+    pub next: Option<chrono::DateTime<chrono::Utc>>,
+    /// Timers were due but not fired here: another instance's transaction holds them (PostgreSQL's
+    /// `SKIP LOCKED` passed them over).
+    pub held_elsewhere: bool,
+}
+
+/// Fires everything due now that no other instance holds.
+pub async fn fire_due(pool: &DbPool, shared: &Shared, wakers: &Wakers) -> Result<Pass, sqlx::Error> {
     loop {
         let now = shared.clock.now();
         let turn = shared.writes.turn().await;
@@ -56,7 +78,10 @@ pub async fn fire_due(
             wakers.dispatcher.wake();
         }
         if fired < FIRE_BATCH {
-            return Ok(next);
+            return Ok(Pass {
+                next,
+                held_elsewhere: next.is_some_and(|at| at <= now),
+            });
         }
     }
 }
