@@ -25,7 +25,7 @@ use crate::ingress::slack_socket::SocketMode;
 use crate::metrics::Metrics;
 use crate::pipeline::ingest::{self, Ingest};
 use crate::pipeline::router::{Router as EventRouter, RouterError};
-use crate::pipeline::{Shared, Shutdown, Wakers, checkpointer, delivery, dispatcher, timer_engine};
+use crate::pipeline::{Shared, Shutdown, Wakers, delivery, dispatcher, timer_engine};
 use crate::plugin::Plugin;
 use crate::store::{self, Engine, StoreError, timers, to_ms};
 use crate::supervisor::{self, Tasks};
@@ -191,11 +191,6 @@ impl Bot {
                 move || crate::github::worker::run(p.clone(), s.clone(), w.clone(), d.clone())
             }),
         ];
-        if crate::store::Engine::of_url(&config.database.url) == crate::store::Engine::Sqlite {
-            let (p, s, d) = (pool.clone(), shared.clone(), shutdown.clone());
-            let task = move || checkpointer::run(p.clone(), s.clone(), checkpointer::INTERVAL, d.clone());
-            workers.push(supervised("wal_checkpoint", &shared, &shutdown, task));
-        }
         if config.github.pull.enabled() {
             let endpoints = crate::github::pull::endpoints::endpoints(&config, |event| router.wants_github(event));
             let endpoints = Arc::new(endpoints);

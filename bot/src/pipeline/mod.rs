@@ -1,7 +1,6 @@
 //! The event pipeline: inbox writer (group commit), dispatcher, timer engine and delivery workers.
 //! Each is one task that sleeps until woken, and stops when shutdown is signalled.
 
-pub mod checkpointer;
 pub mod delivery;
 pub mod dispatcher;
 pub mod ingest;

@@ -22,8 +22,7 @@
 //! # What each engine guarantees
 //!
 //! SQLite: WAL, `synchronous = FULL` (a commit is on disk before it returns), foreign keys, a busy
-//! timeout, the file private to its owner (0600), checkpoints out of the commits (a running bot's
-//! `pipeline::checkpointer`); one writer at a time, queued fairly by
+//! timeout, the file private to its owner (0600); one writer at a time, queued fairly by
 //! [`WriteLock`] and `BEGIN IMMEDIATE`. PostgreSQL: the server's durability (`synchronous_commit`
 //! on, the default), plain `BEGIN` (READ COMMITTED); [`WriteLock`] still orders this instance's
 //! writers, which costs nothing there and keeps one code path.
@@ -349,12 +348,8 @@ async fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<DbPool, StoreE
                 // Per connection. FULL: a commit is on disk before the call returns, so an
                 // acknowledged input survives a power cut; throughput comes from group commit, not
                 // from weaker syncing.
-                // The checkpoints are taken out of the commits by `pipeline::checkpointer`; a
-                // connection's own is a backstop only.
-                let backstop = crate::pipeline::checkpointer::BACKSTOP_PAGES;
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = {backstop};"
+                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
                 )))
                 .execute(conn)
                 .await?;
