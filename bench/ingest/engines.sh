@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Signed webhook ingest on both engines, by run.sh's method (the real dependabot_alert.created
-# fixture, a fresh X-GitHub-Delivery per request, wrk on core 0, every 2xx stored and durable first):
+# fixture, a fresh X-GitHub-Delivery per request, wrk on core 0; the alert content key makes every request
+# after the first a duplicate, so this measures the door and the dedup path: see bench/docs/cluster.md):
 #   1. SQLite, one instance (WAL, synchronous=FULL);
 #   2. PostgreSQL, one instance;
 #   3. PostgreSQL, two instances on one database, wrk's connections split between them.

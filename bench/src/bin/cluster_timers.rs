@@ -1,5 +1,5 @@
 //! `cluster_timers`: many pending timers shared by several instances on one database — how late
-//! each reaches its plugin, and that none fires twice (issue 14). See `bench/README.md`.
+//! each reaches its plugin, and that none fires twice (issue 14). See `bench/docs/cluster.md`.
 //!
 //! The instances are full `Bot`s (each its own pool, timer engine, dispatcher and `cluster.instance`
 //! name) in one process, on a fresh database of the run's engine (`harness::TestDb`: PostgreSQL with
