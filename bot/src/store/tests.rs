@@ -366,3 +366,50 @@ async fn an_instance_s_postgres_sessions_show_its_name_in_pg_stat_activity() {
         .expect("name");
     assert_eq!(name, "ops-sentinel");
 }
+
+/// PostgreSQL only (SQLite stores text uncompressed): the big JSON columns compress with LZ4, not
+/// pglz, which took most of the server's CPU time in a burst of 10 KB webhooks (migration 0019).
+#[tokio::test]
+async fn postgres_compresses_the_big_json_columns_with_lz4() {
+    let db = TestDb::new().await;
+    if db.engine() != Engine::Postgres {
+        eprintln!("TOAST compression is PostgreSQL's: this test runs in .ci/test's PostgreSQL pass");
+        return;
+    }
+    let pool = db.open().await.expect("open");
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(attrelid::regclass AS TEXT) || '.' || attname FROM pg_attribute \
+         WHERE attcompression = 'l' AND attnum > 0 ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("columns");
+    assert_eq!(
+        columns,
+        [
+            "alerts.data",
+            "github_requests.body",
+            "github_requests.partial",
+            "inbox.payload",
+            "outbox.message",
+            "plugin_state.value"
+        ]
+    );
+    // A real webhook body, as the inbox stores it: compressed, and with LZ4.
+    let payload = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/github/dependabot_alert.created.json"
+    ))
+    .expect("fixture");
+    sqlx::query("INSERT INTO inbox (dedup_key, kind, name, owner, payload, received_at) VALUES ('k', 'github', 'dependabot_alert', NULL, $1, 0)")
+        .bind(&payload)
+        .execute(&pool)
+        .await
+        .expect("insert");
+    let method: Option<String> =
+        sqlx::query_scalar("SELECT pg_column_compression(payload) FROM inbox WHERE dedup_key = 'k'")
+            .fetch_one(&pool)
+            .await
+            .expect("compression");
+    assert_eq!(method.as_deref(), Some("lz4"));
+}
