@@ -1,35 +1,41 @@
 //! HMAC-SHA256 signing and constant-time verification, shared by the GitHub and Slack signature
 //! schemes (they differ only in what is signed and how the hex digest is prefixed).
+//!
+//! ring's HMAC, not RustCrypto's `hmac` + `sha2`: on CPUs without the SHA extensions `sha2` falls
+//! back to portable code, and hashing every 10 KB webhook body was the largest single item of
+//! the ingest profile (13 % of the server's CPU under a burst, `bench/docs/cluster.md`); ring
+//! picks its AVX2/SSSE3 assembly at run time. ring is already in the build (rustls's provider).
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use ring::hmac;
 
 use crate::config::Secret;
 
-fn mac_of(secret: &Secret, parts: &[&[u8]]) -> Option<Hmac<Sha256>> {
-    // HMAC takes keys of any length, so this only fails in theory.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).ok()?;
-    for part in parts {
-        mac.update(part);
-    }
-    Some(mac)
+fn key(secret: &Secret) -> hmac::Key {
+    hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes())
 }
 
 /// True when `hex_digest` is the lowercase or uppercase hex of HMAC-SHA256 over the concatenated
-/// `parts` under `secret`; the comparison is constant-time (`Mac::verify_slice`).
+/// `parts` under `secret`; the comparison is constant-time (`ring::hmac::verify`).
 pub fn verify(secret: &Secret, parts: &[&[u8]], hex_digest: &str) -> bool {
     let Ok(expected) = hex::decode(hex_digest) else {
         return false;
     };
-    mac_of(secret, parts).is_some_and(|mac| mac.verify_slice(&expected).is_ok())
+    let key = key(secret);
+    match parts {
+        [one] => hmac::verify(&key, one, &expected).is_ok(),
+        // ring verifies one slice; the multi-part messages (Slack's `v0:{ts}:{body}`) are small.
+        _ => hmac::verify(&key, &parts.concat(), &expected).is_ok(),
+    }
 }
 
 /// The lowercase hex HMAC-SHA256 over the concatenated `parts` under `secret` (for signing test
 /// requests and `sentinel simulate`).
 pub fn sign(secret: &Secret, parts: &[&[u8]]) -> String {
-    mac_of(secret, parts)
-        .map(|mac| hex::encode(mac.finalize().into_bytes()))
-        .unwrap_or_default()
+    let mut context = hmac::Context::with_key(&key(secret));
+    for part in parts {
+        context.update(part);
+    }
+    hex::encode(context.sign().as_ref())
 }
 
 #[cfg(test)]
