@@ -16,12 +16,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use sentinel_bot::chat::Directory;
 use sentinel_bot::chat::discord::DiscordAdapter;
 use sentinel_bot::chat::slack::SlackAdapter;
 use sentinel_bot::http::AppState;
 use sentinel_bot::store::{Conn, to_ms};
+use sentinel_plugins::alert_notifier::view as alerts;
 
 /// After a failed attempt to learn, renders wait this long before trying again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(300);
@@ -38,23 +38,26 @@ pub struct ChatLink {
     pub url: String,
 }
 
-/// The alerts' chat links (open ones and those closed since `closed_since`), by alert key, and the
-/// channels whose address is not learned yet, as `(platform, channel)`.
+/// The chat links of the alerts a page shows (`listing`: the open ones listed and the closed ones),
+/// by alert key, and the channels whose address is not learned yet, as `(platform, channel)`. Only
+/// those alerts' `message_refs` rows are read: the alerts listed are chosen inside the query by
+/// the listing's own SQL ([`alerts::LISTED_KEYS`]).
 pub async fn for_alerts(
     conn: &mut Conn,
-    closed_since: DateTime<Utc>,
+    listing: &alerts::Listing<'_>,
 ) -> Result<(HashMap<String, Vec<ChatLink>>, Vec<(String, String)>), sqlx::Error> {
-    let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+    let sql = format!(
         "SELECT r.message_key, r.platform, r.channel, r.platform_message_id, l.base_url
          FROM message_refs r
-         JOIN alerts a ON a.key = r.message_key
          LEFT JOIN chat_links l ON l.platform = r.platform AND l.channel = r.channel
-         WHERE r.platform IN ('slack', 'discord') AND (a.closed_at IS NULL OR a.closed_at >= $1)
+         WHERE r.platform IN ('slack', 'discord') AND r.message_key IN ({})
          ORDER BY r.message_key, r.platform, r.channel",
-    )
-    .bind(to_ms(closed_since))
-    .fetch_all(conn)
-    .await?;
+        alerts::LISTED_KEYS
+    );
+    let rows: Vec<(String, String, String, String, Option<String>)> =
+        sqlx::query_as_with(sqlx::AssertSqlSafe(sql), listing.arguments()?)
+            .fetch_all(conn)
+            .await?;
     let mut links: HashMap<String, Vec<ChatLink>> = HashMap::new();
     let mut missing: Vec<(String, String)> = Vec::new();
     for (key, platform, channel, message_id, base) in rows {

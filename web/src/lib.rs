@@ -18,6 +18,7 @@
 //! - [`charts`]: the report's SVG charts.
 //! - [`chat_links`]: each alert's link to its chat message, and where channels open.
 //! - [`format`]: times and durations in words.
+//! - [`paging`]: a long list a page at a time, and the links between its pages.
 
 pub mod access;
 pub mod assets;
@@ -26,6 +27,7 @@ pub mod chat_links;
 pub mod format;
 pub mod headers;
 pub mod pages;
+pub mod paging;
 pub mod store;
 
 use std::sync::Arc;

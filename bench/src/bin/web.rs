@@ -8,7 +8,8 @@
 //! straight into the alert notifier's table (the page reads that table; how they got there is not
 //! what is measured). Each page is then fetched `--rounds` times over loopback with a session, one
 //! request at a time: the time is from sending the request to having the whole body, so it is the
-//! server's render time plus a loopback round trip.
+//! server's render time plus a loopback round trip. `/web/alerts` is paged: its first and its last
+//! page are both measured.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,9 +121,16 @@ async fn main() -> anyhow::Result<()> {
         "",
     )];
     let mut json = serde_json::Map::new();
+    // `/web/alerts` lists the open alerts a page at a time: its first page and its last (the
+    // deepest OFFSET) are both measured.
+    let last_alerts_page = u64::try_from(args.alerts)?
+        .div_ceil(sentinel_web::pages::alerts::PAGE_SIZE)
+        .max(1);
+    let last_alerts = format!("/web/alerts?page={last_alerts_page}");
     for (name, path) in [
         ("now", "/web"),
         ("alerts", "/web/alerts"),
+        ("alerts_last_page", last_alerts.as_str()),
         ("incident", "/web/incidents/1"),
         ("audits", "/web/audits"),
         ("report", "/web/reports"),

@@ -34,6 +34,9 @@ pub enum PageError {
     /// No such thing.
     #[error("not found")]
     NotFound,
+    /// The address asks for something that cannot be: the text says what, for the reader.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The session's role is too low.
     #[error("needs the {0} role")]
     Forbidden(Role),
@@ -54,6 +57,7 @@ impl IntoResponse for PageError {
                 "Not found",
                 "There is nothing at this address.".to_owned(),
             ),
+            PageError::BadRequest(text) => (StatusCode::BAD_REQUEST, "Not a page", text.clone()),
             PageError::Forbidden(role) => (
                 StatusCode::FORBIDDEN,
                 "Not allowed",

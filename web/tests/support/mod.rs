@@ -5,6 +5,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod alerts;
 pub mod browser;
 
 use std::net::SocketAddr;
