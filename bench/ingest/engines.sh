@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Signed webhook ingest on both engines, by run.sh's method (the real dependabot_alert.created
-# fixture, a fresh X-GitHub-Delivery per request, wrk on core 0; the alert content key makes every request
-# after the first a duplicate, so this measures the door and the dedup path: see bench/docs/cluster.md):
+# fixture, a fresh X-GitHub-Delivery per request, wrk on core 0, every request a distinct alert signed
+# on its own (ring.py + ingest.lua), so every 2xx is a new row stored and synced):
 #   1. SQLite, one instance (WAL, synchronous=FULL);
 #   2. PostgreSQL, one instance;
 #   3. PostgreSQL, two instances on one database, wrk's connections split between them.
@@ -31,8 +31,13 @@ stop_all() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "
 trap 'stop_all; rm -rf "$WORK"' EXIT
 BODY_FILE="$PWD/tests/fixtures/github/dependabot_alert.created.json"
 SECRET="bench-secret-0123456789abcdef0123456789abcdef"
-SIG="sha256=$(python3 -c 'import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), open(sys.argv[2],"rb").read(), hashlib.sha256).hexdigest())' "$SECRET" "$BODY_FILE")"
-export BODY_FILE SIG EVENT=dependabot_alert SENTINEL_GITHUB_WEBHOOK_SECRET="$SECRET" SENTINEL_LOG=warn
+export EVENT=dependabot_alert SENTINEL_GITHUB_WEBHOOK_SECRET="$SECRET" SENTINEL_LOG=warn
+# One ring of distinct signed bodies per port, with its own range of alert numbers (RING_SIZE
+# requests a port before a body repeats; wrk's JSON counts repeats as ring_repeats).
+RING_SIZE="${RING_SIZE:-150000}"
+for port in 18181 18182 18183 18184; do
+  python3 bench/ingest/ring.py "$BODY_FILE" "$SECRET" "$RING_SIZE" $(( (port - 18180) * 1000000 )) "$WORK/ring.$port"
+done
 PG_SERVER="${SENTINEL_TEST_POSTGRES_URL%/*}"
 psql_at() { psql -X -q -t -A -d "$1" -c "$2"; }
 
@@ -55,16 +60,41 @@ TOML
   echo "instance $1 did not start:"; cat "$WORK/$1.err"; exit 1
 }
 
+# cpu WHO: CPU seconds used so far by the Sentinel instances (WHO=sentinel) or by the PostgreSQL
+# server's processes (WHO=postgres).
+cpu() {
+  python3 - "$1" "${PIDS[@]}" <<'PY'
+import os, pwd, sys
+who, pids = sys.argv[1], sys.argv[2:]
+if who == "postgres":
+    uid = pwd.getpwnam("postgres").pw_uid if any(p.pw_name == "postgres" for p in pwd.getpwall()) else -1
+    pids = [p for p in os.listdir("/proc") if p.isdigit()]
+ticks = 0
+for pid in pids:
+    try:
+        if who == "postgres" and os.stat(f"/proc/{pid}").st_uid != uid:
+            continue
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, IndexError):
+        pass
+print(ticks / os.sysconf("SC_CLK_TCK"))
+PY
+}
+
 # load PORT...: wrk on core 0, the connections split evenly over the ports; leaves one JSON line
-# per port.
+# per port, and the CPU seconds the instances and the PostgreSQL server used meanwhile in
+# $WORK/cpu.
 load() {
-  local share=$((CONNECTIONS / $#)) port pids=()
+  local share=$((CONNECTIONS / $#)) port pids=() sentinel_before postgres_before
+  sentinel_before=$(cpu sentinel); postgres_before=$(cpu postgres)
   for port in "$@"; do
-    DELIVERY_PREFIX="p$port-" taskset -c 0 wrk -t1 -c"$share" -d"$DURATION" --latency -s bench/ingest/ingest.lua \
+    RING="$WORK/ring.$port" DELIVERY_PREFIX="p$port-" taskset -c 0 wrk -t1 -c"$share" -d"$DURATION" --latency -s bench/ingest/ingest.lua \
       "http://127.0.0.1:$port/webhooks/github" | grep '^JSON' | sed 's/^JSON //' > "$WORK/wrk.$port" &
     pids+=($!)
   done
   wait "${pids[@]}"
+  echo "$sentinel_before $(cpu sentinel) $postgres_before $(cpu postgres)" > "$WORK/cpu"
 }
 
 # report LABEL STORED PORT...: requests/s summed over the ports, p50 and p99 the worst port's
@@ -73,16 +103,25 @@ report() {
   local label="$1" stored="$2" files=() port
   shift 2
   for port in "$@"; do files+=("$WORK/wrk.$port"); done
-  python3 - "$label" "$stored" "${files[@]}" <<'PY'
+  python3 - "$label" "$stored" "$WORK/cpu" "${files[@]}" <<'PY'
 import json, sys
 label, stored = sys.argv[1], int(sys.argv[2])
-runs = [json.loads(open(path).read()) for path in sys.argv[3:]]
+s0, s1, p0, p1 = (float(x) for x in open(sys.argv[3]).read().split())
+sentinel_cpu, postgres_cpu = round(s1 - s0, 2), round(p1 - p0, 2)
+runs = [json.loads(open(path).read()) for path in sys.argv[4:]]
 rps = sum(r["rps"] for r in runs)
+requests = sum(r["requests"] for r in runs)
 errors = sum(r["non_2xx"] + r["socket_errors"] for r in runs)
+repeats = sum(r["ring_repeats"] for r in runs)
 print(f"{label:<28} {rps:>8.0f} req/s   p50 {max(r['p50_ms'] for r in runs):6.2f} ms   "
-      f"p99 {max(r['p99_ms'] for r in runs):6.2f} ms   non-2xx/errors {errors}   stored {stored}")
+      f"p99 {max(r['p99_ms'] for r in runs):6.2f} ms   non-2xx/errors {errors}   "
+      f"requests {requests}, stored {stored}, ring repeats {repeats}")
+print(f"{'':<28} CPU per 1,000 stored: Sentinel {1000 * sentinel_cpu / max(stored, 1):.2f} s, "
+      f"PostgreSQL server {1000 * postgres_cpu / max(stored, 1):.2f} s")
 print("JSON " + json.dumps({"run": label, "rps": round(rps), "p50_ms": max(r["p50_ms"] for r in runs),
-                            "p99_ms": max(r["p99_ms"] for r in runs), "errors": errors, "stored": stored}))
+                            "p99_ms": max(r["p99_ms"] for r in runs), "errors": errors, "requests": requests,
+                            "stored": stored, "ring_repeats": repeats,
+                            "sentinel_cpu_s": sentinel_cpu, "postgres_cpu_s": postgres_cpu}))
 PY
 }
 

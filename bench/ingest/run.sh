@@ -31,13 +31,16 @@ export SENTINEL_GITHUB_WEBHOOK_SECRET="$SECRET" SENTINEL_LOG=warn
 taskset -c 1 ./target/release/sentinel --config "$WORK/sentinel.toml" run </dev/null >"$WORK/stdout" 2>"$WORK/stderr" &
 PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-export BODY_FILE EVENT=dependabot_alert
-SIG="sha256=$(python3 -c 'import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), open(sys.argv[2],"rb").read(), hashlib.sha256).hexdigest())' "$SECRET" "$BODY_FILE")"
-export SIG
+export EVENT=dependabot_alert
+# Every request a distinct alert signed on its own (a repeated body would be a duplicate, stored
+# once): one ring per run, each with its own range of alert numbers.
+for CONNECTIONS in 32 64; do
+  python3 bench/ingest/ring.py "$BODY_FILE" "$SECRET" "${RING_SIZE:-200000}" $((CONNECTIONS * 1000000)) "$WORK/ring.$CONNECTIONS"
+done
 echo "body: $(wc -c <"$BODY_FILE") bytes; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for CONNECTIONS in 32 64; do
   echo "== $CONNECTIONS connections, $DURATION"
-  taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/ingest/ingest.lua "http://127.0.0.1:$PORT/webhooks/github" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|JSON|Socket"
+  RING="$WORK/ring.$CONNECTIONS" taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/ingest/ingest.lua "http://127.0.0.1:$PORT/webhooks/github" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx|JSON|Socket"
 done
 # Where the time went: the write turns of the inbox writer and the dispatcher during the load.
 python3 bench/ingest/turns.py "http://127.0.0.1:$PORT/metrics"
