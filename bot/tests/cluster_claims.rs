@@ -23,7 +23,7 @@ use sentinel_bot::ids::Platform;
 use sentinel_bot::plugin::{MissedRun, Schedule};
 use sentinel_bot::store::claims::{self, Work};
 use sentinel_bot::store::outbox::{self, NewOutbound, Op};
-use sentinel_bot::store::{Engine, begin_write};
+use sentinel_bot::store::{DbPool, Engine, begin_write};
 use sentinel_bot::{
     Bot, BotOptions, Clock, Cx, Event, ManualClock, Message, NewEvent, Plugin, PluginError, Subscriptions,
 };
@@ -330,10 +330,10 @@ async fn due_timers_held_by_another_instance_are_waited_for_without_spinning() {
 
 /// Enqueues a message to #ops (`C0OPS`) and claims it as instance `owner`, in one transaction (so
 /// no live worker can take it first). Returns the row as the dead instance had it.
-async fn enqueue_claimed(bot: &Bot, clock: &ManualClock, owner: &str, text: &str) -> outbox::Outbound {
+async fn enqueue_claimed(pool: &DbPool, clock: &ManualClock, owner: &str, text: &str) -> outbox::Outbound {
     let message = Message::new("ops", text).keyed(text);
     let now = clock.now();
-    let mut tx = begin_write(bot.pool()).await.unwrap();
+    let mut tx = begin_write(pool).await.unwrap();
     outbox::enqueue(
         &mut tx,
         &NewOutbound {
@@ -368,7 +368,7 @@ async fn enqueue_claimed(bot: &Bot, clock: &ManualClock, owner: &str, text: &str
     tx.commit().await.unwrap();
     assert_eq!(got.len(), 1);
     let rows = {
-        let mut conn = bot.pool().acquire().await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
         sqlx::query_scalar::<_, String>("SELECT lease_owner FROM outbox WHERE id = $1")
             .bind(id)
             .fetch_all(&mut *conn)
@@ -413,8 +413,8 @@ async fn a_dead_instances_claims_are_taken_over_after_the_lease_looking_first() 
     let clock = ManualClock::new(test_start());
     let live = start(db.url(), &slack, &clock, "live").await;
     // Two rows in flight at "dead": one whose post had landed on Slack, one whose had not.
-    let landed = enqueue_claimed(&live, &clock, "dead", "landed").await;
-    enqueue_claimed(&live, &clock, "dead", "lost").await;
+    let landed = enqueue_claimed(live.pool(), &clock, "dead", "landed").await;
+    enqueue_claimed(live.pool(), &clock, "dead", "lost").await;
     post_as_dead_instance(&slack, db.url(), &landed).await;
     // While the lease runs, the live instance leaves them alone.
     clock.advance(chrono::Duration::seconds(10));
@@ -449,11 +449,13 @@ async fn after_a_restart_under_the_same_name_the_previous_runs_claims_are_taken_
     let db = TestDb::new().await;
     let slack = FakeSlack::start().await.unwrap();
     let clock = ManualClock::new(test_start());
-    let first = start(db.url(), &slack, &clock, "a").await;
-    let row = enqueue_claimed(&first, &clock, "a", "in flight").await;
-    // The process dies mid-POST: the post landed, no outcome was recorded.
+    // A previous run of instance "a" claimed the row and died mid-POST: the post landed, no
+    // outcome was recorded. (Written straight into the database: a running "a" would itself take
+    // the claim over when its delivery worker starts, which may be after this claim.)
+    let pool = db.open().await.unwrap();
+    let row = enqueue_claimed(&pool, &clock, "a", "in flight").await;
     post_as_dead_instance(&slack, db.url(), &row).await;
-    first.shutdown(Duration::from_secs(5)).await;
+    pool.close().await;
     // The same name is the same instance (names are unique per running instance): its delivery
     // worker takes its own claims over when it starts, on both engines (SQLite also expires every
     // claim in the file at start). Another name's claims wait for their lease: see the test above.

@@ -7,16 +7,19 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::Duration;
-use sentinel_bot::github::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse, NO_TOKEN};
+use sentinel_bot::github::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse, LookFirst, NO_TOKEN};
 use sentinel_bot::harness::fakes::github::{FakeGitHub, Reply};
 use sentinel_bot::harness::{TestBot, test_start};
 use sentinel_bot::{CommandSpec, Cx, Event, Plugin, PluginError, Subscriptions};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ghp_test";
+/// What a `create` request's body carries, for finding what it created.
+const MARKER: &str = "<!-- asker:7 -->";
 
-/// `/gh get|list|post <correlation> <path> [json body]` enqueues a request; every `github.response`
-/// for this plugin is recorded.
+/// `/gh get|list|post|create <correlation> <path> [json body]` enqueues a request (`create`: a POST
+/// that looks for [`MARKER`] in `<path>?state=all&per_page=100` before it is repeated); every
+/// `github.response` for this plugin is recorded.
 struct Asker {
     seen: Arc<Mutex<Vec<Value>>>,
 }
@@ -59,6 +62,11 @@ impl Plugin for Asker {
                     "get" => GitHubRequest::get(correlation, path),
                     "list" => GitHubRequest::list(correlation, path),
                     "post" => GitHubRequest::post(correlation, path, body),
+                    "create" => GitHubRequest::post(correlation, path, body).look_first(LookFirst {
+                        listing: format!("{path}?state=all&per_page=100"),
+                        marker: MARKER.to_owned(),
+                        created_since: None,
+                    }),
                     other => panic!("unknown verb {other}"),
                 };
                 cx.github(request).await
@@ -465,4 +473,82 @@ async fn the_token_goes_in_the_authorization_header_and_nowhere_else() {
             );
         }
     }
+}
+
+/// GitHub created the issue but its answer was lost (a 502 here): before the POST is sent again,
+/// the worker reads the listing, finds the issue by its marker and answers with it. One POST.
+#[tokio::test]
+async fn a_creating_post_whose_answer_was_lost_is_found_and_not_sent_again() {
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
+    fake.set(
+        "POST /repos/acme/app/issues",
+        vec![Reply::new(502, json!({"message": "Server Error"}))],
+    );
+    let created = json!({"number": 12, "body": format!("Incident\n{MARKER}\n"), "html_url": "https://github.com/acme/app/issues/12"});
+    fake.set(
+        "GET /repos/acme/app/issues",
+        vec![Reply::ok(json!([{"number": 13, "body": "another"}, created.clone()]))],
+    );
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command(&format!(
+        r#"/gh create c1 /repos/acme/app/issues {{"title":"t","body":"{MARKER}"}}"#
+    ))
+    .await;
+    assert_eq!(fake.count("/repos/acme/app/issues"), 1, "the first POST");
+    bot.advance(Duration::seconds(1)).await;
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["ok"], true);
+    assert_eq!(got[0]["body"], created);
+    let methods: Vec<String> = fake.received().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET"], "looked, and did not post again");
+    bot.advance(Duration::hours(1)).await;
+    assert_eq!(fake.received().len(), 2);
+    bot.stop().await;
+}
+
+/// The lost answer's POST had not taken effect: the listing has no entry with the marker, so the
+/// POST is sent again; and a plain POST (no `look_first`) is repeated without looking.
+#[tokio::test]
+async fn a_creating_post_not_found_after_a_lost_answer_is_sent_again_and_a_plain_post_never_looks() {
+    let fake = FakeGitHub::start().await.unwrap();
+    let url = fake.url.clone();
+    fake.set(
+        "POST /repos/acme/app/issues",
+        vec![
+            Reply::new(502, json!({"message": "Server Error"})),
+            Reply::new(201, json!({"number": 14, "body": MARKER})),
+        ],
+    );
+    fake.set(
+        "GET /repos/acme/app/issues",
+        vec![Reply::ok(json!([{"number": 13, "body": "another"}]))],
+    );
+    let (mut bot, seen) = start(&config(&url)).await;
+    bot.command(r#"/gh create c1 /repos/acme/app/issues {"title":"t"}"#)
+        .await;
+    bot.advance(Duration::seconds(1)).await;
+    let got = responses(&seen);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (got[0]["ok"].clone(), got[0]["status"].clone()),
+        (json!(true), json!(201))
+    );
+    let methods: Vec<String> = fake.received().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["POST", "GET", "POST"]);
+
+    fake.set(
+        "POST /repos/acme/app/comments",
+        vec![
+            Reply::new(502, json!({"message": "Server Error"})),
+            Reply::new(201, json!({"id": 1})),
+        ],
+    );
+    bot.command(r#"/gh post c2 /repos/acme/app/comments {"body":"hi"}"#)
+        .await;
+    bot.advance(Duration::seconds(1)).await;
+    assert_eq!(fake.count("/repos/acme/app/comments"), 2);
+    assert_eq!(fake.received().len(), 5, "no listing read for a plain POST");
+    bot.stop().await;
 }

@@ -8,8 +8,8 @@
 
 mod support;
 
-use support::WebBot;
-use support::alerts::{Seed, base, learned, main_of, posted, seed, sign_in};
+use support::alerts::{Seed, base, learned, main_of, posted, seed};
+use support::{WebBot, sign_in};
 
 #[tokio::test]
 async fn the_alerts_page_shows_every_alert_as_before_escaped_and_in_order() {

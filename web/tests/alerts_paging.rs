@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 
 use sentinel_plugins::alert_notifier::view::Listing;
 use sentinel_web::chat_links;
-use support::WebBot;
-use support::alerts::{Seed, base, get, learned, main_of, posted, seed, sign_in};
+use support::alerts::{Seed, base, get, learned, main_of, posted, seed};
+use support::{WebBot, sign_in};
 
 /// The alerts' titles, zero-padded so no title is part of another.
 fn title(n: usize) -> String {

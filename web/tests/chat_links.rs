@@ -16,7 +16,7 @@ use sentinel_bot::chat::slack::SlackAdapter;
 use sentinel_bot::chat::{ChatAdapter, Directory};
 use sentinel_bot::harness::fakes::discord::FakeDiscord;
 use sentinel_bot::harness::fakes::slack::FakeSlack;
-use support::WebBot;
+use support::{WebBot, sign_in};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -33,16 +33,6 @@ async fn page(web: &WebBot, cookie: &str) -> String {
         .text()
         .await
         .unwrap()
-}
-
-async fn sign_in(link: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = client.post(link).send().await.unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
 }
 
 fn calls_to(paths: &[String], wanted: &str) -> usize {

@@ -27,4 +27,4 @@ pub mod request;
 pub mod store;
 pub mod worker;
 
-pub use request::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse, Method, NO_TOKEN, RateLimit};
+pub use request::{GITHUB_RESPONSE, GitHubRequest, GitHubResponse, LookFirst, Method, NO_TOKEN, RateLimit};

@@ -64,6 +64,52 @@ pub struct GitHubRequest {
     pub body: Option<Value>,
     /// Follow `Link: rel="next"` and concatenate every page's JSON array into the response's `items`.
     pub paginate: bool,
+    /// For a POST that creates something: where to look for it before sending the POST again
+    /// when an earlier attempt may have reached GitHub (its answer was lost: a timeout, a server
+    /// error, an instance that died in flight). See [`LookFirst`].
+    #[serde(default)]
+    pub look_first: Option<LookFirst>,
+}
+
+/// How to find out whether a creating POST already took effect: a GET listing of the recent
+/// things of its kind, and a marker that the POST's body writes into the created thing's `body`.
+/// When an entry of the listing's first page has a `body` containing the marker, the request is
+/// answered with that entry (status 200) instead of being sent again; otherwise it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookFirst {
+    /// A GET path listing the newest entries first, e.g.
+    /// `/repos/acme/app/issues?state=all&sort=created&direction=desc&per_page=100`.
+    pub listing: String,
+    /// Text only the created entry's `body` contains, e.g. `<!-- sentinel:incident:42 -->`.
+    pub marker: String,
+    /// Only entries created at or after this time count (their `created_at`): set it a little
+    /// before the request was made, so that an older entry with the same marker (another
+    /// deployment's, or one from before a reinstall) is never taken for this request's.
+    #[serde(default)]
+    pub created_since: Option<DateTime<Utc>>,
+}
+
+impl LookFirst {
+    /// The entry of `page` (a JSON list) whose `body` contains the marker, if any.
+    pub fn find_in(&self, page: &Value) -> Option<Value> {
+        page.as_array()?
+            .iter()
+            .find(|entry| {
+                let marked = entry
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .is_some_and(|body| body.contains(&self.marker));
+                let recent = self.created_since.is_none_or(|since| {
+                    entry
+                        .get("created_at")
+                        .and_then(Value::as_str)
+                        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                        .is_some_and(|at| at >= since)
+                });
+                marked && recent
+            })
+            .cloned()
+    }
 }
 
 impl GitHubRequest {
@@ -75,6 +121,7 @@ impl GitHubRequest {
             path: path.into(),
             body: None,
             paginate: false,
+            look_first: None,
         }
     }
 
@@ -95,6 +142,15 @@ impl GitHubRequest {
             path: path.into(),
             body: Some(body),
             paginate: false,
+            look_first: None,
+        }
+    }
+
+    /// This POST creates something that `look` can find: see [`LookFirst`].
+    pub fn look_first(self, look: LookFirst) -> Self {
+        Self {
+            look_first: Some(look),
+            ..self
         }
     }
 
@@ -165,6 +221,33 @@ impl GitHubResponse {
 mod tests {
     use super::*;
     use crate::event::DomainEvent;
+
+    #[test]
+    fn look_first_finds_the_entry_whose_body_has_the_marker() {
+        let mut look = LookFirst {
+            listing: "/repos/acme/app/issues?state=all".into(),
+            marker: "<!-- sentinel:incident:42 -->".into(),
+            created_since: None,
+        };
+        let page = serde_json::json!([
+            { "number": 9, "body": null, "created_at": "2026-03-01T10:00:00Z" },
+            { "number": 8, "body": "about <!-- sentinel:incident:4 --> only", "created_at": "2026-03-01T10:00:00Z" },
+            { "number": 7, "body": "Incident\n<!-- sentinel:incident:42 -->\n", "created_at": "2026-03-01T09:00:00Z" },
+            { "number": 6, "body": "<!-- sentinel:incident:42 --> an older copy", "created_at": "2025-01-01T00:00:00Z" },
+        ]);
+        let number = |look: &LookFirst| look.find_in(&page).and_then(|e| e.get("number").cloned());
+        assert_eq!(number(&look), Some(7.into()));
+        assert_eq!(
+            look.find_in(&serde_json::json!([{ "number": 1, "body": "none" }])),
+            None
+        );
+        assert_eq!(look.find_in(&serde_json::json!({ "message": "not a list" })), None);
+        // Created before the request: another deployment's or a reinstall's issue, not this one.
+        look.created_since = "2026-03-01T09:00:00Z".parse().ok();
+        assert_eq!(number(&look), Some(7.into()));
+        look.created_since = "2026-03-01T09:00:01Z".parse().ok();
+        assert_eq!(number(&look), None);
+    }
 
     #[test]
     fn a_response_serialises_every_contract_field_with_nulls() {

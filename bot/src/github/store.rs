@@ -21,9 +21,15 @@ pub async fn insert(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    let look_first = request
+        .look_first
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
     sqlx::query_scalar(
-        "INSERT INTO github_requests (requester, correlation, method, path, body, paginate, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO github_requests (requester, correlation, method, path, body, paginate, look_first, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(requester)
     .bind(&request.correlation)
@@ -31,6 +37,7 @@ pub async fn insert(
     .bind(&request.path)
     .bind(body)
     .bind(i64::from(request.paginate))
+    .bind(look_first)
     .bind(to_ms(now))
     .bind(to_ms(now))
     .fetch_one(conn)
@@ -56,6 +63,9 @@ pub struct StoredRequest {
     /// The fencing token of this instance's claim on the row (see [`crate::store::claims`]); 0
     /// until claimed. Progress and the answer are recorded only with the current one.
     pub fence: i64,
+    /// Set by the claim: an earlier attempt (failed, or in flight at an instance that died) may
+    /// have reached GitHub.
+    pub outcome_unknown: bool,
 }
 
 /// How far a paginated request got before it had to wait (a failure or a rate-limit pause).
@@ -73,7 +83,7 @@ pub struct Progress {
 /// lease). Claim each before performing it ([`crate::store::claims::claim`]).
 pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Vec<StoredRequest>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, requester, correlation, method, path, body, paginate, attempts, cursor, partial, pages
+        "SELECT id, requester, correlation, method, path, body, paginate, look_first, attempts, cursor, partial, pages
          FROM github_requests WHERE state = 'pending' AND next_attempt_at <= $1
            AND (lease_until IS NULL OR lease_until <= $1) ORDER BY id LIMIT $2",
     )
@@ -87,6 +97,7 @@ pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Ve
             let parsed = Method::parse(&method);
             let body: Option<String> = row.try_get("body")?;
             let partial: Option<String> = row.try_get("partial")?;
+            let look_first: Option<String> = row.try_get("look_first")?;
             Ok(StoredRequest {
                 id: row.try_get("id")?,
                 requester: row.try_get("requester")?,
@@ -96,6 +107,8 @@ pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Ve
                     path: row.try_get("path")?,
                     body: body.and_then(|b| serde_json::from_str(&b).ok()),
                     paginate: row.try_get::<i64, _>("paginate")? != 0,
+                    // Written by this version as JSON; unreadable, the POST is sent without looking.
+                    look_first: look_first.and_then(|l| serde_json::from_str(&l).ok()),
                 },
                 unknown_method: parsed.is_none().then_some(method),
                 attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
@@ -106,6 +119,7 @@ pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: usize) -> Result<Ve
                     pages: u32::try_from(row.try_get::<i64, _>("pages")?).unwrap_or(0),
                 },
                 fence: 0,
+                outcome_unknown: false,
             })
         })
         .collect()

@@ -11,7 +11,9 @@
 //! - a paginated listing that has to wait keeps its pages and resumes at the next one.
 //!
 //! A POST or PATCH is retried like a GET after a server error or timeout: GitHub may have acted on the
-//! first attempt, so requesters should make creations idempotent (search before create).
+//! first attempt. A creating POST that names where to find what it creates ([`super::LookFirst`]) is
+//! looked for before it is sent again (`look`); other requesters must make their writes safe to
+//! repeat.
 //!
 //! Several instances share the table (issue 14 §2): each row is claimed just before it is performed
 //! ([`claims::claim`]: a lease of `cluster.lease` and a fencing token) and skipped by the others
@@ -30,7 +32,7 @@ use serde_json::Value;
 
 use super::client::{self, Answer, GitHubClient};
 use super::rate_limit::{MAX_PAUSE, describe, is_rate_limited, pause_end, reserve_pause};
-use super::request::{GITHUB_RESPONSE, GitHubResponse, NO_TOKEN, RateLimit};
+use super::request::{GITHUB_RESPONSE, GitHubResponse, Method, NO_TOKEN, RateLimit};
 use super::store::{self, Progress, StoredRequest};
 use crate::event::{DomainEvent, NewEvent};
 use crate::ids::DedupKey;
@@ -38,6 +40,8 @@ use crate::metrics::WorkLabel;
 use crate::pipeline::{Shared, Shutdown, Wakers, backoff};
 use crate::store::claims::{self, Claim, Work};
 use crate::store::inbox;
+
+mod look;
 
 /// Rows read per query.
 const BATCH: usize = 32;
@@ -212,6 +216,7 @@ impl Worker {
         Ok(got.first().map(|claim| {
             let mut row = row.clone();
             row.fence = claim.fence;
+            row.outcome_unknown = claim.outcome_unknown;
             (row, now)
         }))
     }
@@ -286,6 +291,30 @@ impl Worker {
         let mut progress = row.progress.clone();
         let mut target = progress.cursor.clone().unwrap_or_else(|| request.path.clone());
         let mut seen = Seen::default();
+        // A creating POST that may already have taken effect is looked for before it is repeated.
+        if let (Method::Post, true, Some(look)) = (request.method, row.outcome_unknown, &request.look_first) {
+            match self.look(&client, look, &mut seen).await {
+                look::Looked::Found(found) => {
+                    tracing::info!(
+                        id = row.id,
+                        requester = %row.requester,
+                        "an earlier attempt of this github request took effect (found by its marker); not sent again"
+                    );
+                    let outcome = Outcome {
+                        ok: true,
+                        status: Some(200),
+                        error: None,
+                        items: None,
+                        body: Some(found),
+                    };
+                    return self.answer(row, outcome, seen).await;
+                }
+                look::Looked::NotFound => {}
+                look::Looked::Failed { status, reason, until } => {
+                    return self.retry_or_give_up(row, &progress, status, reason, until, seen).await;
+                }
+            }
+        }
         loop {
             tracing::debug!(
                 id = row.id,

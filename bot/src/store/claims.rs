@@ -8,7 +8,10 @@
 //! carried out by one instance at a time. When the claimer dies (or pauses) its lease runs out and
 //! any instance takes the row over; an outbox row taken over from a claim that never recorded an
 //! outcome gets `outcome_unknown = 1`, so the adapter looks on the platform before posting again
-//! (exactly once, also when the sender died mid-POST).
+//! (exactly once, also when the sender died mid-POST). A GitHub request taken over so counts the
+//! dead claimer's try as an attempt (`attempts + 1`), and a claim on a request with attempts
+//! behind it is `outcome_unknown`: a creating POST then looks for what it creates before it is sent
+//! again ([`crate::github::LookFirst`]).
 //!
 //! Fencing: every outcome is recorded `WHERE id = $ AND fence = $`. An instance that lost its
 //! claim (it paused past the lease and another took the row over, bumping the fence) updates
@@ -60,8 +63,9 @@ pub struct Claim {
     pub id: i64,
     /// The fencing token this claim holds; outcomes must present it.
     pub fence: i64,
-    /// (Outbox only) the row may already have been carried out: by an earlier attempt whose answer
-    /// was lost, or by a claimer that died before recording an outcome. Look first.
+    /// The row may already have been carried out: by an earlier attempt whose answer was lost, or
+    /// by a claimer that died before recording an outcome. Look first. (A GitHub request: it has
+    /// attempts behind it, those taken over included.)
     pub outcome_unknown: bool,
 }
 
@@ -86,7 +90,10 @@ pub async fn claim(
             ", outcome_unknown = CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE outcome_unknown END",
             "outcome_unknown",
         ),
-        Work::GitHub => ("", "0 AS outcome_unknown"),
+        Work::GitHub => (
+            ", attempts = attempts + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END",
+            "CASE WHEN attempts > 0 THEN 1 ELSE 0 END AS outcome_unknown",
+        ),
     };
     let skip = Engine::of_conn(conn).skip_locked();
     let list = placeholders(4, ids.len());
@@ -432,5 +439,51 @@ mod tests {
         let (a, b) = (a.expect("a"), b.expect("b"));
         assert!(a.iter().all(|id| !b.contains(id)), "a {a:?} b {b:?}");
         assert_eq!(a.len() + b.len(), 40);
+    }
+
+    async fn attempts_of(conn: &mut Conn, id: i64) -> i64 {
+        sqlx::query_scalar("SELECT attempts FROM github_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await
+            .expect("attempts")
+    }
+
+    /// A GitHub request taken over from a claimer that left no outcome counts that try as an
+    /// attempt and is claimed as outcome unknown (a creating POST then looks first); a retry
+    /// recorded normally is not counted twice.
+    #[tokio::test]
+    async fn a_github_request_taken_over_counts_the_dead_claimers_try_and_is_outcome_unknown() {
+        use crate::github::{GitHubRequest, store as requests};
+        let db = TestDb::new().await;
+        let pool = db.open().await.expect("open");
+        let mut conn = pool.acquire().await.expect("conn");
+        let t0 = test_start();
+        let lease = Duration::seconds(30);
+        let post = GitHubRequest::post("c", "/repos/acme/app/issues", serde_json::json!({"title": "t"}));
+        let id = requests::insert(&mut conn, "asker", &post, t0).await.expect("insert");
+        let a = claim(&mut conn, Work::GitHub, &[id], "a", t0, t0 + lease)
+            .await
+            .expect("a");
+        assert!(!a[0].outcome_unknown, "nothing was tried yet");
+        // A dies in flight; B takes the row over after the lease.
+        let t1 = t0 + Duration::seconds(31);
+        let b = claim(&mut conn, Work::GitHub, &[id], "b", t1, t1 + lease)
+            .await
+            .expect("b");
+        assert!(b[0].outcome_unknown, "A may have sent it");
+        assert_eq!(attempts_of(&mut conn, id).await, 1);
+        // B's own attempt fails and is recorded; the next claim is still unknown, counted once.
+        assert!(
+            requests::mark_retry(&mut conn, id, b[0].fence, t1, "502")
+                .await
+                .expect("retry")
+        );
+        assert_eq!(attempts_of(&mut conn, id).await, 2);
+        let c = claim(&mut conn, Work::GitHub, &[id], "c", t1, t1 + lease)
+            .await
+            .expect("c");
+        assert!(c[0].outcome_unknown);
+        assert_eq!(attempts_of(&mut conn, id).await, 2);
     }
 }

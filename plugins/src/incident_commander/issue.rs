@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::config::TrackingIssue;
-use super::model::{Incident, LinkedAlert};
+use super::model::{Incident, IncidentId, LinkedAlert};
 use super::render::{state_line, time};
 
 /// The fields Sentinel keeps in step, in the order they are compared.
@@ -119,9 +119,15 @@ pub fn body(config: &TrackingIssue, incident: &Incident, alerts: &[LinkedAlert])
             None => out.push_str(&format!("- {}\n", alert.describe())),
         }
     }
-    // Lets a person (or a later version of Sentinel) find the issue of an incident by search.
-    out.push_str(&format!("\n<!-- sentinel:incident:{} -->\n", id.0));
+    // Lets a person, and the GitHub worker when a creation's answer was lost, find the issue of
+    // an incident.
+    out.push_str(&format!("\n{}\n", marker(id)));
     out
+}
+
+/// The hidden line an incident's tracking issue body ends with.
+pub fn marker(id: IncidentId) -> String {
+    format!("<!-- sentinel:incident:{} -->", id.0)
 }
 
 /// Every field as the issue should have it now.

@@ -13,7 +13,7 @@
 //! the issue anyway and a second one would be a duplicate. A failed update makes the next one send
 //! every field.
 
-use sentinel_bot::github::{GitHubRequest, GitHubResponse, NO_TOKEN};
+use sentinel_bot::github::{GitHubRequest, GitHubResponse, LookFirst, NO_TOKEN};
 use sentinel_bot::{Cx, Message, PluginError};
 use serde_json::Value;
 
@@ -124,12 +124,15 @@ async fn create(
     let now = cx.now();
     store::save_tracking(cx.db(), &tracking, now).await?;
     let path = format!("/repos/{}/issues", tracking.repository);
-    cx.github(GitHubRequest::post(
-        correlation(incident.id, Answered::Create),
-        path,
-        request,
-    ))
-    .await
+    // Were the answer lost (a timeout, a 5xx, this instance dying), the worker finds the issue by
+    // the marker its body ends with before it creates another; the margin covers clock skew.
+    let look = LookFirst {
+        listing: format!("{path}?state=all&sort=created&direction=desc&per_page=100"),
+        marker: issue::marker(incident.id),
+        created_since: Some(now - chrono::Duration::minutes(5)),
+    };
+    cx.github(GitHubRequest::post(correlation(incident.id, Answered::Create), path, request).look_first(look))
+        .await
 }
 
 async fn update(

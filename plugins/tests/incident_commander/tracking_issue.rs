@@ -443,3 +443,69 @@ async fn a_tracking_repository_must_be_org_slash_repo() {
     let section = IncidentConfig::from_config(&config, IncidentCommander::NAME).unwrap();
     assert_eq!(section.tracking_issue.repository(), Some("acme/sec.incidents_1"));
 }
+
+/// GitHub created the issue but the answer was lost (a 502 here): before creating again, the
+/// worker lists the repository's newest issues and finds this incident's by the marker its body
+/// ends with. One issue, and the incident tracks it.
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_found_by_its_marker_and_not_created_twice() {
+    let fake = FakeGitHub::start().await.unwrap();
+    fake.set(
+        &format!("POST {ISSUES}"),
+        vec![reply(502, json!({ "message": "Bad Gateway" })), created_7()],
+    );
+    fake.set(
+        &format!("GET {ISSUES}"),
+        vec![reply(
+            200,
+            json!([
+                { "number": 8, "body": "someone else's", "created_at": "2026-03-02T09:00:01Z" },
+                { "number": 7, "html_url": ISSUE_7_URL, "state": "open", "created_at": "2026-03-02T09:00:00Z",
+                  "body": "Security incident #1 …\n<!-- sentinel:incident:1 -->\n" },
+            ]),
+        )],
+    );
+    let mut bot = start_tracking(&fake).await;
+    bot.command_as("alice", "/incident declare high Leaked deploy token")
+        .await;
+    let out = bot.advance(Duration::seconds(2)).await;
+    assert_eq!(fake.bodies("POST", ISSUES).len(), 1, "{:#?}", fake.received());
+    let listing = fake.received().into_iter().find(|r| r.method == "GET").unwrap();
+    assert_eq!(
+        listing.target,
+        format!("{ISSUES}?state=all&sort=created&direction=desc&per_page=100")
+    );
+    assert_eq!(
+        field(&incident_message(&out, 1).unwrap(), "Tracking issue"),
+        format!("acme/security-incidents#7 — {ISSUE_7_URL}")
+    );
+    bot.stop().await;
+}
+
+/// An older issue with the same marker (another deployment's, or from before a reinstall, when
+/// incident numbers started again) is not taken for this incident's: the create is sent again.
+#[tokio::test]
+async fn an_older_issue_with_the_same_marker_is_not_taken_for_the_lost_create() {
+    let fake = FakeGitHub::start().await.unwrap();
+    fake.set(
+        &format!("POST {ISSUES}"),
+        vec![reply(502, json!({ "message": "Bad Gateway" })), created_7()],
+    );
+    fake.set(
+        &format!("GET {ISSUES}"),
+        vec![reply(
+            200,
+            json!([{ "number": 3, "created_at": "2025-06-01T12:00:00Z", "body": "<!-- sentinel:incident:1 -->" }]),
+        )],
+    );
+    let mut bot = start_tracking(&fake).await;
+    bot.command_as("alice", "/incident declare high Leaked deploy token")
+        .await;
+    let out = bot.advance(Duration::seconds(2)).await;
+    assert_eq!(fake.bodies("POST", ISSUES).len(), 2, "{:#?}", fake.received());
+    assert_eq!(
+        field(&incident_message(&out, 1).unwrap(), "Tracking issue"),
+        format!("acme/security-incidents#7 — {ISSUE_7_URL}")
+    );
+    bot.stop().await;
+}

@@ -75,17 +75,6 @@ pub async fn learned(web: &WebBot, platform: &str, channel: &str, base: &str) {
         .unwrap();
 }
 
-/// Uses a sign-in link; the session cookie.
-pub async fn sign_in(link: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = client.post(link).send().await.unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
 /// `/web/alerts{query}`: its status and body.
 pub async fn get(web: &WebBot, cookie: &str, query: &str) -> (u16, String) {
     let response = reqwest::Client::new()

@@ -183,3 +183,14 @@ impl WebBot {
         }
     }
 }
+
+/// Uses a sign-in link; the session cookie.
+pub async fn sign_in(link: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client.post(link).send().await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
