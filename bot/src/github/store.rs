@@ -15,18 +15,8 @@ pub async fn insert(
     request: &GitHubRequest,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    let body = request
-        .body
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-    let look_first = request
-        .look_first
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    let body = json_text(request.body.as_ref())?;
+    let look_first = json_text(request.look_first.as_ref())?;
     sqlx::query_scalar(
         "INSERT INTO github_requests (requester, correlation, method, path, body, paginate, look_first, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -42,6 +32,14 @@ pub async fn insert(
     .bind(to_ms(now))
     .fetch_one(conn)
     .await
+}
+
+/// A column's JSON text, `None` for `None`.
+fn json_text<T: serde::Serialize>(value: Option<&T>) -> Result<Option<String>, sqlx::Error> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|err| sqlx::Error::Encode(Box::new(err)))
 }
 
 /// A pending row as the worker reads it.

@@ -449,26 +449,12 @@ async fn a_tracking_repository_must_be_org_slash_repo() {
 /// ends with. One issue, and the incident tracks it.
 #[tokio::test]
 async fn a_create_whose_answer_was_lost_is_found_by_its_marker_and_not_created_twice() {
-    let fake = FakeGitHub::start().await.unwrap();
-    fake.set(
-        &format!("POST {ISSUES}"),
-        vec![reply(502, json!({ "message": "Bad Gateway" })), created_7()],
-    );
-    fake.set(
-        &format!("GET {ISSUES}"),
-        vec![reply(
-            200,
-            json!([
-                { "number": 8, "body": "someone else's", "created_at": "2026-03-02T09:00:01Z" },
-                { "number": 7, "html_url": ISSUE_7_URL, "state": "open", "created_at": "2026-03-02T09:00:00Z",
-                  "body": "Security incident #1 …\n<!-- sentinel:incident:1 -->\n" },
-            ]),
-        )],
-    );
-    let mut bot = start_tracking(&fake).await;
-    bot.command_as("alice", "/incident declare high Leaked deploy token")
-        .await;
-    let out = bot.advance(Duration::seconds(2)).await;
+    let (fake, out) = lose_the_create_answer(json!([
+        { "number": 8, "body": "someone else's", "created_at": "2026-03-02T09:00:01Z" },
+        { "number": 7, "html_url": ISSUE_7_URL, "state": "open", "created_at": "2026-03-02T09:00:00Z",
+          "body": "Security incident #1 …\n<!-- sentinel:incident:1 -->\n" },
+    ]))
+    .await;
     assert_eq!(fake.bodies("POST", ISSUES).len(), 1, "{:#?}", fake.received());
     let listing = fake.received().into_iter().find(|r| r.method == "GET").unwrap();
     assert_eq!(
@@ -479,33 +465,37 @@ async fn a_create_whose_answer_was_lost_is_found_by_its_marker_and_not_created_t
         field(&incident_message(&out, 1).unwrap(), "Tracking issue"),
         format!("acme/security-incidents#7 — {ISSUE_7_URL}")
     );
+}
+
+/// Declares incident 1 with GitHub answering its create 502 (then 201, issue 7) and `listing` as
+/// the repository's newest issues; two seconds on (the worker's retry). The fake and what chat
+/// got meanwhile.
+async fn lose_the_create_answer(listing: Value) -> (FakeGitHub, Vec<Printed>) {
+    let fake = FakeGitHub::start().await.unwrap();
+    fake.set(
+        &format!("POST {ISSUES}"),
+        vec![reply(502, json!({ "message": "Bad Gateway" })), created_7()],
+    );
+    fake.set(&format!("GET {ISSUES}"), vec![reply(200, listing)]);
+    let mut bot = start_tracking(&fake).await;
+    bot.command_as("alice", "/incident declare high Leaked deploy token")
+        .await;
+    let out = bot.advance(Duration::seconds(2)).await;
     bot.stop().await;
+    (fake, out)
 }
 
 /// An older issue with the same marker (another deployment's, or from before a reinstall, when
 /// incident numbers started again) is not taken for this incident's: the create is sent again.
 #[tokio::test]
 async fn an_older_issue_with_the_same_marker_is_not_taken_for_the_lost_create() {
-    let fake = FakeGitHub::start().await.unwrap();
-    fake.set(
-        &format!("POST {ISSUES}"),
-        vec![reply(502, json!({ "message": "Bad Gateway" })), created_7()],
-    );
-    fake.set(
-        &format!("GET {ISSUES}"),
-        vec![reply(
-            200,
-            json!([{ "number": 3, "created_at": "2025-06-01T12:00:00Z", "body": "<!-- sentinel:incident:1 -->" }]),
-        )],
-    );
-    let mut bot = start_tracking(&fake).await;
-    bot.command_as("alice", "/incident declare high Leaked deploy token")
-        .await;
-    let out = bot.advance(Duration::seconds(2)).await;
+    let (fake, out) = lose_the_create_answer(json!([
+        { "number": 3, "created_at": "2025-06-01T12:00:00Z", "body": "<!-- sentinel:incident:1 -->" }
+    ]))
+    .await;
     assert_eq!(fake.bodies("POST", ISSUES).len(), 2, "{:#?}", fake.received());
     assert_eq!(
         field(&incident_message(&out, 1).unwrap(), "Tracking issue"),
         format!("acme/security-incidents#7 — {ISSUE_7_URL}")
     );
-    bot.stop().await;
 }
