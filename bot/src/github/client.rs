@@ -129,6 +129,21 @@ impl GitHubClient {
         self.send_if_changed(method, target, body, None).await
     }
 
+    /// Like [`GitHubClient::send`], cut off after `bound` (on top of `github.request_timeout`):
+    /// `Err("no answer within {bound} ({why})")` then.
+    pub async fn send_within(
+        &self,
+        bound: std::time::Duration,
+        why: &str,
+        method: Method,
+        target: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, String> {
+        tokio::time::timeout(bound, self.send(method, target, body))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {bound:?} ({why})")))
+    }
+
     /// Like [`GitHubClient::send`], with `If-None-Match: <etag>` when `etag` is given: GitHub then
     /// answers `304 Not Modified` when nothing changed, which does not count against the rate limit.
     pub async fn send_if_changed(

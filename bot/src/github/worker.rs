@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use super::client::{self, Answer, GitHubClient};
 use super::rate_limit::{MAX_PAUSE, describe, is_rate_limited, pause_end, reserve_pause};
-use super::request::{GITHUB_RESPONSE, GitHubResponse, Method, NO_TOKEN, RateLimit};
+use super::request::{GITHUB_RESPONSE, GitHubResponse, NO_TOKEN, RateLimit};
 use super::store::{self, Progress, StoredRequest};
 use crate::event::{DomainEvent, NewEvent};
 use crate::ids::DedupKey;
@@ -42,6 +42,9 @@ use crate::store::claims::{self, Claim, Work};
 use crate::store::inbox;
 
 mod look;
+
+/// What [`Worker::bound`] is, for the timeout's message.
+const BOUND: &str = "3/4 of cluster.lease";
 
 /// Rows read per query.
 const BATCH: usize = 32;
@@ -221,6 +224,12 @@ impl Worker {
         }))
     }
 
+    /// How long one request may take: well inside the lease (renewed before each request), so
+    /// that a live claim never runs out under a request.
+    fn bound(&self) -> std::time::Duration {
+        self.shared.config.cluster.lease.std().mul_f64(0.75)
+    }
+
     /// Renews the claim on `row` when it is older than an eighth of the lease; false when it was lost.
     async fn still_held(&self, row: &StoredRequest, claimed_at: &mut DateTime<Utc>) -> Result<bool, sqlx::Error> {
         let now = self.shared.clock.now();
@@ -292,28 +301,8 @@ impl Worker {
         let mut target = progress.cursor.clone().unwrap_or_else(|| request.path.clone());
         let mut seen = Seen::default();
         // A creating POST that may already have taken effect is looked for before it is repeated.
-        if let (Method::Post, true, Some(look)) = (request.method, row.outcome_unknown, &request.look_first) {
-            match self.look(&client, look, &mut seen).await {
-                look::Looked::Found(found) => {
-                    tracing::info!(
-                        id = row.id,
-                        requester = %row.requester,
-                        "an earlier attempt of this github request took effect (found by its marker); not sent again"
-                    );
-                    let outcome = Outcome {
-                        ok: true,
-                        status: Some(200),
-                        error: None,
-                        items: None,
-                        body: Some(found),
-                    };
-                    return self.answer(row, outcome, seen).await;
-                }
-                look::Looked::NotFound => {}
-                look::Looked::Failed { status, reason, until } => {
-                    return self.retry_or_give_up(row, &progress, status, reason, until, seen).await;
-                }
-            }
+        if self.looked_first(&client, row, &mut seen).await? {
+            return Ok(());
         }
         loop {
             tracing::debug!(
@@ -326,12 +315,10 @@ impl Worker {
             if !self.still_held(row, &mut claimed_at).await? {
                 return Ok(());
             }
-            let bound = self.shared.config.cluster.lease.std().mul_f64(0.75);
-            let result =
-                match tokio::time::timeout(bound, client.send(request.method, &target, request.body.as_ref())).await {
-                    Ok(result) => result,
-                    Err(_) => Err(format!("no answer within {bound:?} (3/4 of cluster.lease)")),
-                };
+            let body = request.body.as_ref();
+            let result = client
+                .send_within(self.bound(), BOUND, request.method, &target, body)
+                .await;
             let now = self.shared.clock.now();
             let answer = match result {
                 Ok(answer) => answer,

@@ -8,13 +8,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Seen, Worker};
+use super::{BOUND, Outcome, Seen, Worker};
 use crate::github::client::GitHubClient;
 use crate::github::rate_limit::{describe, is_rate_limited, pause_end};
 use crate::github::request::{LookFirst, Method};
+use crate::github::store::StoredRequest;
 
 /// What looking found.
-pub(super) enum Looked {
+enum Looked {
     /// The entry an earlier attempt created.
     Found(Value),
     /// Nothing: the POST is to be sent.
@@ -28,13 +29,54 @@ pub(super) enum Looked {
 }
 
 impl Worker {
+    /// Before sending `row`: when it is a POST with a [`LookFirst`] whose earlier attempt may have
+    /// reached GitHub, looks. True when that settled the row (answered with what was found, or
+    /// scheduled again because the listing failed): it is not to be sent now.
+    pub(super) async fn looked_first(
+        &mut self,
+        client: &GitHubClient,
+        row: &StoredRequest,
+        seen: &mut Seen,
+    ) -> Result<bool, sqlx::Error> {
+        let request = &row.request;
+        let (Method::Post, true, Some(look)) = (request.method, row.outcome_unknown, &request.look_first) else {
+            return Ok(false);
+        };
+        match self.look(client, look, seen).await {
+            Looked::NotFound => Ok(false),
+            Looked::Found(found) => {
+                tracing::info!(
+                    id = row.id,
+                    requester = %row.requester,
+                    "an earlier attempt of this github request took effect (found by its marker); not sent again"
+                );
+                let outcome = Outcome {
+                    ok: true,
+                    status: Some(200),
+                    error: None,
+                    items: None,
+                    body: Some(found),
+                };
+                self.answer(row, outcome, std::mem::take(seen)).await?;
+                Ok(true)
+            }
+            Looked::Failed { status, reason, until } => {
+                let seen = std::mem::take(seen);
+                self.retry_or_give_up(row, &row.progress, status, reason, until, seen)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+
     /// Reads `look`'s listing and looks for its marker.
-    pub(super) async fn look(&mut self, client: &GitHubClient, look: &LookFirst, seen: &mut Seen) -> Looked {
-        let bound = self.shared.config.cluster.lease.std().mul_f64(0.75);
-        let answer = match tokio::time::timeout(bound, client.send(Method::Get, &look.listing, None)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(reason)) => return failed(None, reason, None),
-            Err(_) => return failed(None, format!("no answer within {bound:?} (3/4 of cluster.lease)"), None),
+    async fn look(&mut self, client: &GitHubClient, look: &LookFirst, seen: &mut Seen) -> Looked {
+        let answer = match client
+            .send_within(self.bound(), BOUND, Method::Get, &look.listing, None)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(reason) => return failed(None, reason, None),
         };
         let now = self.shared.clock.now();
         seen.update(&answer);
