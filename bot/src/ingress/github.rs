@@ -7,7 +7,7 @@
 //! | `X-Hub-Signature-256` missing or wrong (checked against every configured secret) | 401 |
 //! | a client past its budget of such failures (`http.failed_auth_burst`) | 429, `Retry-After` |
 //! | `X-GitHub-Event` or `X-GitHub-Delivery` missing | 400 |
-//! | signed, but not JSON, or JSON nested deeper than 64 levels | 400 |
+//! | signed, but not one JSON object (with `repository.full_name` a string when there is a repository), or nested deeper than 64 levels | 400 |
 //! | `ping` | 200 |
 //! | repository outside `github.allowed_repositories` | 403 |
 //! | an event no plugin wants | 202, `{"status":"ignored"}` |
@@ -24,12 +24,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::Deserialize;
 use serde_json::json;
 
+use super::github_body::{self, BodyError, GitHubBody, MAX_DEPTH};
 use super::header::header;
 use super::hmac_sha256;
-use super::json_depth;
 use super::refusal::{Caller, Refusal, Sender, read_body, refuse};
 use crate::config::Secret;
 use crate::event::NewEvent;
@@ -42,19 +41,6 @@ use crate::pipeline::ingest::Accepted;
 /// The route.
 pub fn routes() -> Routes {
     Routes::new().route("/webhooks/github", post(receive))
-}
-
-/// The parts of a body the ingress itself reads; everything else is left to the plugins.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    repository: Option<Repository<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Repository<'a> {
-    #[serde(borrow)]
-    full_name: std::borrow::Cow<'a, str>,
 }
 
 async fn receive(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Body) -> Response {
@@ -115,30 +101,21 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
         )
         .await;
     };
-    // Whatever is stored must decode in the dispatcher, whose JSON parser stops at 128 levels.
-    if json_depth::deeper_than(&body, json_depth::MAX_DEPTH) {
-        return refuse_signed(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("body nests JSON deeper than {} levels", json_depth::MAX_DEPTH),
-        )
-        .await;
-    }
-    // JSON is UTF-8: checking that first lets the payload be stored as the very text that was signed.
-    let parsed = std::str::from_utf8(&body)
-        .map_err(|err| err.to_string())
-        .and_then(|text| {
-            serde_json::from_str::<Envelope<'_>>(text)
-                .map(|envelope| (text, envelope))
-                .map_err(|err| err.to_string())
-        });
-    let (text, envelope) = match parsed {
-        Ok(parsed) => parsed,
-        Err(err) => {
+    let (text, read) = match github_body::read(&body, event) {
+        Ok(read) => read,
+        Err(BodyError::TooDeep) => {
             return refuse_signed(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
-                format!("body is not JSON: {err}"),
+                format!("body nests JSON deeper than {MAX_DEPTH} levels"),
+            )
+            .await;
+        }
+        Err(BodyError::Malformed(err)) => {
+            return refuse_signed(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("body is not a JSON object: {err}"),
             )
             .await;
         }
@@ -146,13 +123,10 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
     if event == "ping" {
         return fixed(StatusCode::OK, r#"{"status":"pong"}"#);
     }
-    if let Some(repository) = &envelope.repository
-        && !crate::repo_pattern::allowed(&state.shared.config.github.allowed_repositories, &repository.full_name)
+    if let Some(repository) = &read.repository
+        && !crate::repo_pattern::allowed(&state.shared.config.github.allowed_repositories, repository)
     {
-        let detail = format!(
-            "repository {} is not in github.allowed_repositories",
-            repository.full_name
-        );
+        let detail = format!("repository {repository} is not in github.allowed_repositories");
         return refuse_signed(StatusCode::FORBIDDEN, "repository_not_allowed", detail).await;
     }
     if !state.router.wants_github(event) {
@@ -165,7 +139,7 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
     // A security alert (or a completed workflow run) is keyed by its content, so that the same
     // change polled in pull mode, or a redelivery, is stored once; the delivery id stays in the log
     // lines below.
-    let new_event = match alert_key(event, text) {
+    let new_event = match content_key(event, text, &read) {
         Some(key) => NewEvent::github_alert(event, key, text.to_owned()),
         None => NewEvent::github(event, delivery_id, text.to_owned()),
     };
@@ -189,80 +163,13 @@ async fn receive(State(state): State<AppState>, client: Client, headers: HeaderM
     }
 }
 
-/// The content key of a security alert delivery (see [`NewEvent::github_alert_key`]) or of a
+/// The content key of a security alert delivery (see [`GitHubBody::alert_key`]) or of a
 /// completed workflow run (see [`workflow_run_key`]), the keys pull mode gives the same changes;
 /// other events, and payloads lacking a part of the key, are keyed by their delivery id.
-fn alert_key(event: &str, text: &str) -> Option<crate::ids::DedupKey> {
+fn content_key(event: &str, text: &str, read: &GitHubBody<'_>) -> Option<crate::ids::DedupKey> {
     match event {
-        "dependabot_alert" | "code_scanning_alert" | "secret_scanning_alert" | "repository_advisory" => {
-            // Only the few fields of the key are read (serde skips the rest of the ~10 KB without
-            // building it); they are handed to the one definition of the key as a small JSON value.
-            let parts: AlertKeyParts<'_> = serde_json::from_str(text).ok()?;
-            NewEvent::github_alert_key(event, &parts.into_value())
-        }
         "workflow_run" => workflow_run_key(&serde_json::from_str(text).ok()?),
-        _ => None,
-    }
-}
-
-/// The parts of a security alert payload that its content key is made of: the repository's name
-/// and the alert's (or advisory's) number or GHSA id, state and update time. Values are kept as
-/// JSON, so that [`NewEvent::github_alert_key`] judges their types as it does for a polled alert.
-#[derive(Deserialize)]
-struct AlertKeyParts<'a> {
-    #[serde(borrow, default)]
-    repository: Option<KeyRepository<'a>>,
-    #[serde(default)]
-    alert: Option<KeyFields>,
-    #[serde(default)]
-    repository_advisory: Option<KeyFields>,
-}
-
-#[derive(Deserialize)]
-struct KeyRepository<'a> {
-    #[serde(borrow, default)]
-    full_name: Option<std::borrow::Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct KeyFields {
-    #[serde(default)]
-    number: Option<serde_json::Value>,
-    #[serde(default)]
-    ghsa_id: Option<serde_json::Value>,
-    #[serde(default)]
-    state: Option<serde_json::Value>,
-    #[serde(default)]
-    updated_at: Option<serde_json::Value>,
-}
-
-impl AlertKeyParts<'_> {
-    fn into_value(self) -> serde_json::Value {
-        let fields = |f: KeyFields| {
-            let mut object = serde_json::Map::new();
-            for (name, value) in [
-                ("number", f.number),
-                ("ghsa_id", f.ghsa_id),
-                ("state", f.state),
-                ("updated_at", f.updated_at),
-            ] {
-                if let Some(value) = value {
-                    object.insert(name.to_owned(), value);
-                }
-            }
-            serde_json::Value::Object(object)
-        };
-        let mut payload = serde_json::Map::new();
-        if let Some(name) = self.repository.and_then(|r| r.full_name) {
-            payload.insert("repository".to_owned(), json!({ "full_name": name }));
-        }
-        if let Some(alert) = self.alert {
-            payload.insert("alert".to_owned(), fields(alert));
-        }
-        if let Some(advisory) = self.repository_advisory {
-            payload.insert("repository_advisory".to_owned(), fields(advisory));
-        }
-        serde_json::Value::Object(payload)
+        _ => read.alert_key(event),
     }
 }
 
@@ -295,64 +202,6 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The door reads only the key's fields; the key must be the one the whole payload gives, for
-    /// every real alert payload and for the odd shapes (no number, a number of another type, no
-    /// repository, a part that is not a string).
-    #[test]
-    fn the_alert_key_read_from_the_key_fields_is_the_key_of_the_whole_payload() {
-        let whole =
-            |event: &str, text: &str| NewEvent::github_alert_key(event, &serde_json::from_str(text).expect("json"));
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/github");
-        let mut real = 0;
-        for entry in std::fs::read_dir(dir).expect("fixtures") {
-            let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-            let event = name.split('.').next().unwrap_or_default();
-            if !name.ends_with(".json") || !event.ends_with("_alert") && event != "repository_advisory" {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).expect("fixture");
-            let key = alert_key(event, &text);
-            assert_eq!(key, whole(event, &text), "{name}");
-            // (The code and secret scanning fixtures carry no update time, and
-            // `repository_vulnerability_alert` is not keyed by content: keyed by their delivery.)
-            real += usize::from(key.is_some());
-        }
-        assert!(real >= 3, "the alert fixtures were read and keyed ({real})");
-        for (event, text) in [
-            (
-                "repository_advisory",
-                r#"{"repository_advisory": {"ghsa_id": "GHSA-1234", "state": "published", "updated_at": "2026-01-01T00:00:00Z"}, "repository": {"full_name": "Acme/Web"}}"#,
-            ),
-            (
-                "dependabot_alert",
-                r#"{"alert": {"number": "7", "ghsa_id": "GHSA-x", "state": "open", "updated_at": "t"}, "repository": {"full_name": "a/b"}}"#,
-            ),
-            (
-                "dependabot_alert",
-                r#"{"alert": {"number": 7, "state": "open", "updated_at": "t"}}"#,
-            ),
-            (
-                "dependabot_alert",
-                r#"{"alert": {"number": 7, "state": " ", "updated_at": "t"}, "repository": {"full_name": "a/b"}}"#,
-            ),
-            (
-                "dependabot_alert",
-                r#"{"alert": {"number": 7, "state": 3, "updated_at": "t"}, "repository": {"full_name": "a/b"}}"#,
-            ),
-            (
-                "code_scanning_alert",
-                r#"{"alert": null, "repository": {"full_name": "a/b"}}"#,
-            ),
-            (
-                "secret_scanning_alert",
-                r#"{"alert": {"number": 7, "state": "open", "updated_at": "t", "extra": [1, {"deep": true}]}, "repository": {"full_name": "a/b", "id": 1}}"#,
-            ),
-        ] {
-            assert_eq!(alert_key(event, text), whole(event, text), "{text}");
-        }
-    }
 
     #[test]
     fn signatures_use_githubs_documented_scheme() {
