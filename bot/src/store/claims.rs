@@ -227,7 +227,7 @@ mod tests {
             space: None,
         };
         outbox::enqueue(conn, &row, test_start()).await.expect("enqueue");
-        outbox::due(conn, Platform::Slack, test_start(), 100)
+        outbox::due(conn, Platform::Slack, test_start(), 100, &[])
             .await
             .expect("due")
             .into_iter()
@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(lease_of(&mut conn, row.id).await.0.as_deref(), Some("a"));
         // In flight: not due for anyone, and not claimable while the lease runs.
         assert!(
-            outbox::due(&mut conn, Platform::Slack, t0 + Duration::seconds(29), 10)
+            outbox::due(&mut conn, Platform::Slack, t0 + Duration::seconds(29), 10, &[])
                 .await
                 .expect("due")
                 .is_empty()
@@ -317,7 +317,7 @@ mod tests {
 
         let t1 = t0 + Duration::seconds(31);
         assert_eq!(
-            outbox::due(&mut conn, Platform::Slack, t1, 10)
+            outbox::due(&mut conn, Platform::Slack, t1, 10, &[])
                 .await
                 .expect("due")
                 .len(),

@@ -146,6 +146,50 @@ macro_rules! may_go {
     };
 }
 
+/// [`due`]'s question, with `paced_out` channels whose posts must wait. A few rows per channel at
+/// most, so that a storm in one channel cannot fill the batch and hold up the others. The rows are
+/// ranked on the narrow columns of the index `outbox_waiting` alone (migration 0021); only the rows
+/// picked are read whole, with their messages.
+fn due_sql(paced_out: usize) -> String {
+    let skip = if paced_out == 0 {
+        String::new()
+    } else {
+        // Ephemeral replies are never paced.
+        format!(
+            " AND (o.op = 'ephemeral' OR o.channel NOT IN ({}))",
+            super::placeholders(5, paced_out)
+        )
+    };
+    format!(
+        concat!(
+            "SELECT m.id, m.idempotency_key, m.channel, m.op, m.recipient, m.response_url, m.message, m.space,
+                    m.attempts, m.outcome_unknown
+             FROM (SELECT o.id, o.priority,
+                          ROW_NUMBER() OVER (PARTITION BY o.channel ORDER BY o.priority DESC, o.id) AS place
+                   FROM outbox o
+                   WHERE o.state = 'pending' AND o.platform = $1 AND o.next_attempt_at <= $2
+                     AND (o.lease_until IS NULL OR o.lease_until <= $2) AND ",
+            may_go!(),
+            "{skip}) AS due
+             JOIN outbox m ON m.id = due.id
+             WHERE due.place <= $4
+             ORDER BY due.priority DESC, due.id LIMIT $3"
+        ),
+        skip = skip
+    )
+}
+
+/// [`next_due`]'s question, answered from the index `outbox_waiting` alone (migration 0021). A
+/// comparison is BOOLEAN on PostgreSQL and INTEGER on SQLite; CASE gives both an integer.
+const NEXT_DUE: &str = concat!(
+    "SELECT o.channel, CASE WHEN o.op = 'ephemeral' THEN 1 ELSE 0 END AS ephemeral,
+       MIN(CASE WHEN o.lease_until > o.next_attempt_at THEN o.lease_until ELSE o.next_attempt_at END) AS at
+     FROM outbox o
+     WHERE o.state = 'pending' AND o.platform = $1 AND ",
+    may_go!(),
+    " GROUP BY o.channel, CASE WHEN o.op = 'ephemeral' THEN 1 ELSE 0 END"
+);
+
 /// A row the delivery worker is about to deliver.
 #[derive(Debug, Clone)]
 pub struct Outbound {
@@ -175,7 +219,9 @@ pub struct Outbound {
     pub fence: i64,
 }
 
-/// Rows for `platform` that are due and may go (see [`chains`]), most severe first, then oldest.
+/// Rows for `platform` that are due and may go (see [`chains`]), most severe first, then oldest,
+/// leaving out the posts to the `paced_out` channels (whose pace allows no post now: asking for
+/// them would fill the batch with rows that cannot go while other channels' rows wait).
 /// Rows in flight at some instance (a running lease) are left out; they stay `pending`, so the
 /// rows behind them in their chain stay held on every instance. Claim the rows before sending them
 /// ([`super::claims::claim`]).
@@ -184,26 +230,18 @@ pub async fn due(
     platform: Platform,
     now: DateTime<Utc>,
     limit: usize,
+    paced_out: &[&str],
 ) -> Result<Vec<Outbound>, sqlx::Error> {
-    // A few rows per channel at most, so that a storm in one channel cannot fill the batch and
-    // hold up the others.
-    let rows = sqlx::query(concat!(
-        "SELECT id, idempotency_key, channel, op, recipient, response_url, message, space, attempts, outcome_unknown
-         FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.channel ORDER BY o.priority DESC, o.id) AS place
-               FROM outbox o
-               WHERE o.state = 'pending' AND o.platform = $1 AND o.next_attempt_at <= $2
-                 AND (o.lease_until IS NULL OR o.lease_until <= $2) AND ",
-        may_go!(),
-        ") AS due
-         WHERE place <= $4
-         ORDER BY priority DESC, id LIMIT $3"
-    ))
-    .bind(platform.as_str())
-    .bind(to_ms(now))
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .bind(PER_CHANNEL)
-    .fetch_all(conn)
-    .await?;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(due_sql(paced_out.len())))
+        .bind(platform.as_str())
+        .bind(to_ms(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(PER_CHANNEL);
+    // Only placeholders are generated; every channel is bound.
+    for channel in paced_out {
+        query = query.bind(*channel);
+    }
+    let rows = query.fetch_all(conn).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let message: String = row.try_get("message")?;
@@ -236,18 +274,7 @@ pub async fn due(
 /// delivery wakes the worker. A row in flight elsewhere counts from when its lease runs out (then it
 /// may be taken over). Sleeping until the earliest of these times never wakes for nothing.
 pub async fn next_due(conn: &mut Conn, platform: Platform) -> Result<Vec<ChannelDue>, sqlx::Error> {
-    let rows = sqlx::query(concat!(
-        // A comparison is BOOLEAN on PostgreSQL and INTEGER on SQLite; CASE gives both an integer.
-        "SELECT o.channel, CASE WHEN o.op = 'ephemeral' THEN 1 ELSE 0 END AS ephemeral,
-           MIN(CASE WHEN o.lease_until > o.next_attempt_at THEN o.lease_until ELSE o.next_attempt_at END) AS at
-         FROM outbox o
-         WHERE o.state = 'pending' AND o.platform = $1 AND ",
-        may_go!(),
-        " GROUP BY o.channel, CASE WHEN o.op = 'ephemeral' THEN 1 ELSE 0 END"
-    ))
-    .bind(platform.as_str())
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(NEXT_DUE).bind(platform.as_str()).fetch_all(conn).await?;
     rows.into_iter()
         .map(|row| {
             Ok(ChannelDue {
@@ -488,6 +515,48 @@ mod tests {
             space: None,
         };
         enqueue(conn, &row, now).await.expect("enqueue");
+    }
+
+    /// The delivery workers' two questions are asked of every waiting row, many times a second:
+    /// on SQLite they must be answered from the covering indexes of migration 0021, never by
+    /// reading the rows (whose messages sit before the columns asked about).
+    #[tokio::test]
+    async fn the_workers_questions_read_only_the_indexes_on_sqlite() {
+        let db = TestDb::sqlite();
+        let pool = db.open().await.expect("open");
+        for (question, sql) in [
+            ("due", due_sql(0)),
+            ("due, paced", due_sql(2)),
+            ("next_due", NEXT_DUE.to_owned()),
+        ] {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind("slack");
+            if question.starts_with("due") {
+                query = query.bind(0_i64).bind(10_i64).bind(PER_CHANNEL);
+            }
+            if question == "due, paced" {
+                query = query.bind("C1").bind("C2");
+            }
+            let plan: Vec<String> = query
+                .fetch_all(&pool)
+                .await
+                .expect("plan")
+                .iter()
+                .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                plan.contains("SEARCH o USING COVERING INDEX outbox_waiting"),
+                "{question}:\n{plan}"
+            );
+            assert!(
+                plan.contains("SEARCH e USING COVERING INDEX outbox_order"),
+                "{question}:\n{plan}"
+            );
+            assert!(
+                !plan.contains("SCAN o") && !plan.contains("SCAN e"),
+                "{question}:\n{plan}"
+            );
+        }
     }
 
     /// The delivery worker sleeps until `next_due`: on the run's engine it answers per channel,
