@@ -5,8 +5,7 @@ use chrono::Duration;
 use super::*;
 use crate::harness::test_db::TestDb;
 use crate::harness::test_start;
-use crate::message::Message;
-use crate::store::outbox::NewOutbound;
+use crate::store::outbox::tests::enqueue_to;
 
 /// Channels whose pace allows no post now must not fill the batch: a channel that may post has its
 /// rows found even when older rows of paced-out channels come first (with 100 busy channels the
@@ -25,18 +24,7 @@ async fn rows_of_paced_out_channels_do_not_hide_the_rows_that_may_go() {
         ("b1", "B", Op::Post),
         ("ae", "A", Op::Ephemeral),
     ] {
-        let message = Message::new("ops", key);
-        let row = NewOutbound {
-            idempotency_key: key.to_owned(),
-            platform: Platform::Slack,
-            channel,
-            op,
-            recipient: (op == Op::Ephemeral).then_some("U1"),
-            response_url: None,
-            message: &message,
-            space: None,
-        };
-        outbox::enqueue(&mut conn, &row, t0).await.expect("enqueue");
+        enqueue_to(&mut conn, channel, op, key, t0).await;
     }
     let keys = |rows: Vec<Outbound>| rows.into_iter().map(|row| row.idempotency_key).collect::<Vec<_>>();
     let mut pacer = Pacer::new(Some(std::time::Duration::from_secs(1)));

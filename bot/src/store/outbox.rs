@@ -495,14 +495,15 @@ pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, sqlx::
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::Duration;
 
     use super::*;
     use crate::harness::test_db::TestDb;
     use crate::harness::test_start;
 
-    async fn enqueue_to(conn: &mut Conn, channel: &str, op: Op, key: &str, now: DateTime<Utc>) {
+    /// Enqueues a Slack message `key` to `channel` (an ephemeral one for user U1).
+    pub(crate) async fn enqueue_to(conn: &mut Conn, channel: &str, op: Op, key: &str, now: DateTime<Utc>) {
         let message = Message::new("ops", key);
         let row = NewOutbound {
             idempotency_key: key.to_owned(),
