@@ -305,6 +305,7 @@ impl<'de> Visitor<'de> for Scalar<'_> {
 
 /// Any value, checked for depth and dropped as it is read. `depth` is the nesting level an array
 /// or object read here would have (the top-level object is level 1).
+#[derive(Clone, Copy)]
 struct Skip<'c> {
     depth: usize,
     too_deep: &'c Cell<bool>,
@@ -315,8 +316,9 @@ impl<'c> Skip<'c> {
         Self { depth, too_deep }
     }
 
-    /// Entering an array or object at this level: an error past [`MAX_DEPTH`].
-    fn enter<E: serde::de::Error>(&self) -> Result<Skip<'c>, E> {
+    /// The skipper for the values inside an array or object read at this level: an error past
+    /// [`MAX_DEPTH`].
+    fn inside<E: serde::de::Error>(self) -> Result<Skip<'c>, E> {
         if self.depth > MAX_DEPTH {
             self.too_deep.set(true);
             return Err(E::custom(format!("JSON nested deeper than {MAX_DEPTH} levels")));
@@ -341,16 +343,16 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let inner = self.enter()?;
+        let inner = self.inside()?;
         while map.next_key::<IgnoredAny>()?.is_some() {
-            map.next_value_seed(Skip::at(inner.depth, inner.too_deep))?;
+            map.next_value_seed(inner)?;
         }
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let inner = self.enter()?;
-        while seq.next_element_seed(Skip::at(inner.depth, inner.too_deep))?.is_some() {}
+        let inner = self.inside()?;
+        while seq.next_element_seed(inner)?.is_some() {}
         Ok(())
     }
 
